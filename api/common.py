@@ -1,0 +1,85 @@
+"""What both APIs share: the error table, CORS, raw bodies, plain-text answers."""
+
+from __future__ import annotations
+
+import logging
+
+import falcon
+
+from faasm.errors import (BadRequest, CallFailed, Expired, FaasmError, NotFound, TooLarge,
+                          Unavailable)
+
+log = logging.getLogger("faasm.api")
+
+#: Every expected error class and the status it maps to (most specific first).
+ERROR_STATUS = [
+    (BadRequest, falcon.HTTP_400),
+    (NotFound, falcon.HTTP_404),
+    (Expired, falcon.HTTP_410),
+    (TooLarge, falcon.HTTP_413),
+    (Unavailable, falcon.HTTP_503),
+    (CallFailed, falcon.HTTP_500),
+]
+
+
+def plain(resp: falcon.Response, text: str | bytes, status: str = falcon.HTTP_200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_TEXT
+    resp.data = text.encode("utf-8") if isinstance(text, str) else text
+
+
+def _faasm_error(req, resp, exc: FaasmError, params) -> None:
+    for cls, status in ERROR_STATUS:
+        if isinstance(exc, cls):
+            break
+    else:
+        status = falcon.HTTP_500
+    text = f"FAILED: {exc.reason}" if isinstance(exc, CallFailed) else exc.reason
+    if status == falcon.HTTP_503:
+        resp.set_header("Retry-After", "1")
+    plain(resp, text.replace("\n", " ") + "\n", status)
+
+
+def _http_error(req, resp, exc: falcon.HTTPError, params) -> None:
+    """Falcon's own errors (404 route, 405 method, ...) as one plain line too."""
+    text = exc.title if not exc.description else f"{exc.title}: {exc.description}"
+    for name, value in (exc.headers or {}).items():
+        resp.set_header(name, value)
+    plain(resp, text + "\n", exc.status)
+
+
+def _unexpected(req, resp, exc: Exception, params) -> None:
+    log.exception("unexpected error on %s %s", req.method, req.path)
+    plain(resp, f"Internal error: {type(exc).__name__}\n", falcon.HTTP_500)
+
+
+class CORSMiddleware:
+    """Permissive CORS on every answer, and 200 to every OPTIONS preflight."""
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        if req.method == "OPTIONS":
+            resp.complete = True
+            resp.status = falcon.HTTP_200
+
+    def process_response(self, req, resp, resource, req_succeeded) -> None:
+        resp.set_header("Access-Control-Allow-Origin", "*")
+        resp.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, OPTIONS")
+        resp.set_header("Access-Control-Allow-Headers", "*")
+
+
+def create_falcon_app() -> falcon.App:
+    app = falcon.App(middleware=[CORSMiddleware()], cors_enable=False)
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(FaasmError, _faasm_error)
+    return app
+
+
+def read_body(req: falcon.Request, limit: int) -> bytes:
+    """The request body as raw bytes, whatever its Content-Type; TooLarge past ``limit``."""
+    if req.content_length is not None and req.content_length > limit:
+        raise TooLarge(f"Body of {req.content_length} bytes is over the {limit} byte limit")
+    data = req.bounded_stream.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(f"Body is over the {limit} byte limit")
+    return data

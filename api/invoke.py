@@ -1,0 +1,86 @@
+"""The invoke API (port 8080): ``POST /`` with Faasm's JSON, for calls, status, flush.
+
+Run it with ``gunicorn 'api.invoke:get_app()'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import falcon
+
+from api.common import create_falcon_app, plain, read_body
+from faasm import redisdb
+from faasm.calls import CallStatus, RequestKind, parse_invoke
+from faasm.errors import CallFailed
+from faasm.functions import Functions
+from faasm.records import CallRecords
+from faasm.settings import Settings, get_settings
+from faasm.storage import open_storage
+
+#: An invoke request is JSON with the input inline; uploads have their own limit.
+MAX_REQUEST_BYTES_FLOOR = 1024 * 1024
+
+
+@dataclass
+class InvokeDeps:
+    settings: Settings
+    functions: Functions
+    records: CallRecords
+    queue: object  # workers.app.CallQueue (duck-typed so tests may pass another)
+
+
+class Invoke:
+    def __init__(self, deps: InvokeDeps):
+        self.deps = deps
+
+    def on_post(self, req, resp) -> None:
+        settings = self.deps.settings
+        body = read_body(req, max(settings.max_upload_bytes, MAX_REQUEST_BYTES_FLOOR))
+        request = parse_invoke(body, settings.max_call_timeout)
+        if request.kind is RequestKind.FLUSH:
+            plain(resp, f"Flushed {self.deps.queue.flush()} workers\n")
+        elif request.kind is RequestKind.STATUS:
+            self.deps.records.get(request.call_id)  # 404 never issued, 410 expired
+            status, result = self.deps.queue.status(request.call_id)
+            if status is CallStatus.SUCCESS:
+                plain(resp, b"SUCCESS: " + result.response_body())
+            elif status is CallStatus.FAILED:
+                plain(resp, f"FAILED: {result}\n")
+            else:
+                plain(resp, "RUNNING")
+        else:
+            python = self.deps.functions.resolve(request.user, request.function,
+                                                 request.python)
+            call = self.deps.records.issue(dict(
+                user=request.user, function=request.function, input=request.input,
+                python=python, timeout=request.timeout))
+            sent = self.deps.queue.submit(call, sync=not request.is_async)
+            if request.is_async:
+                plain(resp, str(call.id))
+                return
+            limit = request.timeout or settings.call_timeout
+            try:
+                result = self.deps.queue.wait(call, sent, limit)
+            except CallFailed as exc:
+                plain(resp, f"FAILED: {exc.reason}\n", falcon.HTTP_500)
+                return
+            plain(resp, result.response_body())
+
+
+def create_app(deps: InvokeDeps) -> falcon.App:
+    app = create_falcon_app()
+    app.add_route("/", Invoke(deps))
+    return app
+
+
+def get_app(settings: Settings | None = None) -> falcon.App:
+    """The app as configured from the environment (gunicorn's entry point)."""
+    from workers.app import CallQueue, app as celery_app
+
+    settings = settings or get_settings()
+    return create_app(InvokeDeps(
+        settings=settings, functions=Functions(open_storage(settings.storage)),
+        records=CallRecords(redisdb.connect(settings), settings.key_prefix,
+                            settings.result_retention),
+        queue=CallQueue(celery_app, settings)))

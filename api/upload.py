@@ -1,0 +1,101 @@
+"""The upload API (port 8002): functions, Python sources, state, shared files.
+
+Run it with ``gunicorn 'api.upload:get_app()'``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import falcon
+
+from api.common import create_falcon_app, plain, read_body
+from faasm import redisdb
+from faasm.files import SharedFiles
+from faasm.functions import Functions
+from faasm.settings import Settings, get_settings
+from faasm.state import GlobalState
+from faasm.storage import open_storage
+
+
+@dataclass
+class UploadDeps:
+    settings: Settings
+    functions: Functions
+    files: SharedFiles
+    state: GlobalState
+
+
+class WasmFunction:
+    def __init__(self, deps: UploadDeps):
+        self.deps = deps
+
+    def on_put(self, req, resp, user: str, function: str) -> None:
+        from faasm.runtime.engine import get_engine
+        from faasm.runtime.modules import upload_wasm
+
+        data = read_body(req, self.deps.settings.max_upload_bytes)
+        upload_wasm(self.deps.functions.storage, get_engine(), user, function, data)
+        plain(resp, "Function upload complete\n")
+
+    def on_get(self, req, resp, user: str, function: str) -> None:
+        resp.data = self.deps.functions.get_wasm(user, function)
+        resp.content_type = "application/wasm"
+
+
+class PythonFunction:
+    def __init__(self, deps: UploadDeps):
+        self.deps = deps
+
+    def on_put(self, req, resp, user: str, function: str) -> None:
+        source = read_body(req, self.deps.settings.max_upload_bytes)
+        self.deps.functions.put_python(user, function, source)
+        plain(resp, "Python function upload complete\n")
+
+    def on_get(self, req, resp, user: str, function: str) -> None:
+        plain(resp, self.deps.functions.get_python(user, function))
+
+
+class StateValue:
+    def __init__(self, deps: UploadDeps):
+        self.deps = deps
+
+    def on_put(self, req, resp, user: str, key: str) -> None:
+        self.deps.state.set(user, key, read_body(req, self.deps.settings.max_upload_bytes))
+        plain(resp, "State upload complete\n")
+
+    def on_get(self, req, resp, user: str, key: str) -> None:
+        resp.data = self.deps.state.get(user, key)
+        resp.content_type = "application/octet-stream"
+
+
+class SharedFile:
+    def __init__(self, deps: UploadDeps):
+        self.deps = deps
+
+    def on_put(self, req, resp) -> None:
+        path = req.get_header("FilePath")
+        self.deps.files.put(path, read_body(req, self.deps.settings.max_upload_bytes))
+        plain(resp, "Shared file uploaded\n")
+
+    def on_get(self, req, resp) -> None:
+        resp.data = self.deps.files.get(req.get_header("FilePath"))
+        resp.content_type = "application/octet-stream"
+
+
+def create_app(deps: UploadDeps) -> falcon.App:
+    app = create_falcon_app()
+    app.add_route("/f/{user}/{function}", WasmFunction(deps))
+    app.add_route("/p/{user}/{function}", PythonFunction(deps))
+    app.add_route("/s/{user}/{key}", StateValue(deps))
+    app.add_route("/file", SharedFile(deps))
+    return app
+
+
+def get_app(settings: Settings | None = None) -> falcon.App:
+    """The app as configured from the environment (gunicorn's entry point)."""
+    settings = settings or get_settings()
+    storage = open_storage(settings.storage)
+    return create_app(UploadDeps(
+        settings=settings, functions=Functions(storage), files=SharedFiles(storage),
+        state=GlobalState(redisdb.connect(settings), settings.key_prefix)))

@@ -1,0 +1,1 @@
+"""Running the platform: the private Redis launcher, gunicorn configs, `make run`."""

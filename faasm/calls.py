@@ -1,0 +1,190 @@
+"""The call model: what a call is, how it travels to a worker, what it returns.
+
+A :class:`Call` is built by the invoke API from a request (or by a function
+that chains another), sent to a worker as a JSON message, and answered with
+a :class:`CallResult`. Bytes travel base64-encoded, since Celery's JSON
+serializer is the only one the platform accepts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+
+from faasm.errors import BadRequest
+from faasm.names import check_name
+
+
+def b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str, what: str = "data") -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadRequest(f"Invalid {what}: not base64") from None
+
+
+@dataclass
+class Call:
+    """One invocation of one function."""
+
+    id: int
+    user: str
+    function: str
+    input: bytes = b""
+    python: bool = False
+    #: Entry point: 0 is main; n > 0 enters at export ``_faasm_func_<n>``.
+    idx: int = 0
+    #: For Python functions chained by name: the top-level function to run.
+    entry: str | None = None
+    #: This call's wall-clock limit in seconds (already capped), or None for the default.
+    timeout: float | None = None
+    #: The call that chained this one, if any.
+    parent: int | None = None
+
+    @property
+    def name(self) -> str:
+        return f"{self.user}/{self.function}"
+
+    def to_message(self) -> dict:
+        msg = {"id": self.id, "user": self.user, "function": self.function,
+               "input": b64encode(self.input)}
+        for key in ("python", "idx", "entry", "timeout", "parent"):
+            value = getattr(self, key)
+            if value:
+                msg[key] = value
+        return msg
+
+    @classmethod
+    def from_message(cls, msg: dict) -> "Call":
+        return cls(id=int(msg["id"]), user=msg["user"], function=msg["function"],
+                   input=b64decode(msg.get("input", "")), python=bool(msg.get("python")),
+                   idx=int(msg.get("idx", 0)), entry=msg.get("entry"),
+                   timeout=msg.get("timeout"), parent=msg.get("parent"))
+
+
+@dataclass
+class CallResult:
+    """What a successful call produced. Failures are raised as CallFailed instead."""
+
+    output: bytes = b""
+    stdout: bytes = b""
+    #: Seconds spent in each phase ("load", "run", ...), for /status and benchmarks.
+    timings: dict = field(default_factory=dict)
+    worker: str = ""
+
+    def to_message(self) -> dict:
+        return {"output": b64encode(self.output), "stdout": b64encode(self.stdout),
+                "timings": self.timings, "worker": self.worker}
+
+    @classmethod
+    def from_message(cls, msg: dict) -> "CallResult":
+        return cls(output=b64decode(msg.get("output", "")),
+                   stdout=b64decode(msg.get("stdout", "")),
+                   timings=msg.get("timings", {}), worker=msg.get("worker", ""))
+
+    def response_body(self) -> bytes:
+        """Faasm's sync response: the output bytes followed by captured stdout."""
+        return self.output + self.stdout
+
+
+class CallStatus(str, Enum):
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+class RequestKind(str, Enum):
+    CALL = "call"
+    STATUS = "status"
+    FLUSH = "flush"
+
+
+@dataclass
+class InvokeRequest:
+    """A parsed body of ``POST /`` on the invoke API."""
+
+    kind: RequestKind
+    user: str = ""
+    function: str = ""
+    input: bytes = b""
+    is_async: bool = False
+    python: bool | None = None  # None: decide by what is uploaded
+    timeout: float | None = None
+    call_id: int = 0
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
+        return value.lower() in ("true", "1")
+    raise BadRequest(f"Invalid {key}: expected true or false")
+
+
+def parse_call_id(value: object) -> int:
+    """A call ID from JSON or a URL: a positive integer or its decimal string."""
+    if isinstance(value, bool) or value is None:
+        raise BadRequest("Invalid id: expected a positive integer")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int) or value <= 0 or value >= 2**63:
+        raise BadRequest("Invalid id: expected a positive integer")
+    return value
+
+
+def parse_timeout(value: object, maximum: float) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise BadRequest("Invalid timeout: expected a positive number of seconds")
+    return min(float(value), maximum)
+
+
+def parse_invoke(body: bytes, max_timeout: float) -> InvokeRequest:
+    """Parse and validate an invoke request; raises BadRequest with Faasm's messages."""
+    if not body or not body.strip():
+        raise BadRequest("Empty request")
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Invalid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise BadRequest("Invalid request: expected a JSON object")
+
+    if _flag(data, "flush"):
+        return InvokeRequest(RequestKind.FLUSH)
+    if _flag(data, "status"):
+        return InvokeRequest(RequestKind.STATUS, call_id=parse_call_id(data.get("id")))
+
+    python = _flag(data, "python") or None
+    user, function = data.get("user"), data.get("function")
+    if python:
+        # Faasm's form: the python runner is named, the real function is py_user/py_func.
+        user = data.get("py_user") or (user if user != "python" else None)
+        function = data.get("py_func") or (function if function != "py_func" else None)
+    user = check_name(user, "user")
+    function = check_name(function, "function")
+
+    if "input_data_b64" in data:
+        if not isinstance(data["input_data_b64"], str):
+            raise BadRequest("Invalid input_data_b64: expected a base64 string")
+        payload = b64decode(data["input_data_b64"], "input_data_b64")
+    else:
+        text = data.get("input_data", "")
+        if text is None:
+            text = ""
+        if not isinstance(text, str):
+            raise BadRequest("Invalid input_data: expected a string")
+        payload = text.encode("utf-8", "surrogatepass")
+    return InvokeRequest(RequestKind.CALL, user=user, function=function, input=payload,
+                         is_async=_flag(data, "async"), python=python,
+                         timeout=parse_timeout(data.get("timeout"), max_timeout))

@@ -1,0 +1,131 @@
+"""The Faasm host interface: functions a guest imports from module ``env``.
+
+Each host function is a plain Python function ``impl(ctx, *args)`` registered
+with :func:`host_function` under its Faasm name and wasm signature. ``ctx`` is
+the :class:`CallContext` of the call running on this thread; it gives bounds-
+checked access to guest memory. How the registry is bound to wasmtime lives in
+:mod:`faasm.runtime.linking`, so the implementations stay binding-agnostic.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+from faasm.calls import Call
+from faasm.errors import CallFailed
+
+
+class HostCallError(CallFailed):
+    """A host function was misused (bad pointer, bad argument): fails the call."""
+
+
+@dataclass(frozen=True)
+class HostFunction:
+    name: str
+    params: tuple[str, ...]
+    results: tuple[str, ...]
+    impl: Callable
+
+
+#: Every host function, by import name.
+HOST_FUNCTIONS: dict[str, HostFunction] = {}
+
+
+def host_function(name: str, params: str = "", results: str = ""):
+    """Register ``impl`` as ``env.<name>``; signatures are space-separated wasm types."""
+
+    def register(impl: Callable) -> Callable:
+        HOST_FUNCTIONS[name] = HostFunction(name, tuple(params.split()),
+                                            tuple(results.split()), impl)
+        return impl
+
+    return register
+
+
+class CallContext:
+    """What host functions of one running call can see and change."""
+
+    #: Longest NUL-terminated string a host function will read from the guest.
+    MAX_STRING = 64 * 1024
+
+    def __init__(self, call: Call, *, output_limit: int, conf_flags: frozenset = frozenset(),
+                 services=None):
+        self.call = call
+        self.output = b""
+        self.output_limit = output_limit
+        self.output_truncated = False
+        self.conf_flags = conf_flags
+        #: Platform services (state, chaining) given by the worker; None in unit tests.
+        self.services = services
+        self.store = None
+        self.memory = None
+
+    # -- guest memory -------------------------------------------------------
+    def _span(self, ptr: int, length: int, what: str) -> int:
+        """The host address of guest [ptr, ptr+length), or HostCallError if out of bounds."""
+        if self.memory is None:
+            raise HostCallError(f"{what}: the function exports no memory")
+        size = self.memory.data_len(self.store)
+        ptr &= 0xFFFFFFFF
+        if length < 0 or ptr + length > size:
+            raise HostCallError(
+                f"{what}: pointer {ptr} + length {length} is outside guest memory ({size} bytes)")
+        return ctypes.addressof(self.memory.data_ptr(self.store).contents) + ptr
+
+    def read(self, ptr: int, length: int, what: str = "read") -> bytes:
+        length &= 0xFFFFFFFF
+        if length == 0:
+            return b""
+        return ctypes.string_at(self._span(ptr, length, what), length)
+
+    def write(self, ptr: int, data: bytes, what: str = "write") -> None:
+        if data:
+            ctypes.memmove(self._span(ptr, len(data), what), data, len(data))
+
+    def read_string(self, ptr: int, what: str = "string") -> str:
+        """A NUL-terminated UTF-8 string from guest memory."""
+        size = self.memory.data_len(self.store) if self.memory is not None else 0
+        ptr &= 0xFFFFFFFF
+        available = min(size - ptr, self.MAX_STRING) if ptr < size else 0
+        raw = self.read(ptr, available, what) if available > 0 else b""
+        end = raw.find(b"\x00")
+        if end < 0:
+            raise HostCallError(f"{what}: no NUL-terminated string at pointer {ptr}")
+        try:
+            return raw[:end].decode("utf-8")
+        except UnicodeDecodeError:
+            raise HostCallError(f"{what}: string at pointer {ptr} is not UTF-8") from None
+
+    def set_output(self, data: bytes) -> None:
+        if len(data) > self.output_limit:
+            self.output_truncated = True
+            data = data[: self.output_limit]
+        else:
+            self.output_truncated = False
+        self.output = data
+
+
+_local = threading.local()
+
+
+def current() -> CallContext:
+    """The context of the call running on this thread."""
+    return _local.stack[-1]
+
+
+def push(ctx: CallContext) -> None:
+    stack = getattr(_local, "stack", None)
+    if stack is None:
+        stack = _local.stack = []
+    stack.append(ctx)
+
+
+def pop() -> None:
+    _local.stack.pop()
+
+
+# Register the built-in host functions.
+from faasm.runtime.host import io  # noqa: E402,F401

@@ -1,0 +1,27 @@
+"""Input, output and identity: ``__faasm_read_input`` and friends."""
+
+from faasm.runtime.host import CallContext, host_function
+
+
+@host_function("__faasm_read_input", "i32 i32", "i32")
+def read_input(ctx: CallContext, buf: int, buf_len: int) -> int:
+    data = ctx.call.input
+    n = min(len(data), buf_len & 0xFFFFFFFF)
+    if n:
+        ctx.write(buf, data[:n], "__faasm_read_input")
+    return len(data)
+
+
+@host_function("__faasm_write_output", "i32 i32")
+def write_output(ctx: CallContext, ptr: int, length: int) -> None:
+    ctx.set_output(ctx.read(ptr, length, "__faasm_write_output"))
+
+
+@host_function("__faasm_get_idx", "", "i32")
+def get_idx(ctx: CallContext) -> int:
+    return ctx.call.idx
+
+
+@host_function("__faasm_conf_flag", "i32", "i32")
+def conf_flag(ctx: CallContext, key: int) -> int:
+    return int(ctx.read_string(key, "__faasm_conf_flag") in ctx.conf_flags)

@@ -1,0 +1,123 @@
+"""Compiling, precompiling and caching wasm modules.
+
+The upload API compiles each module once to validate it and stores the
+serialized machine code beside it (``artifacts/<sha256>-<engine key>``).
+Workers keep a per-process cache keyed by content hash; a storage version
+check per call (one stat for local storage) notices re-uploads, so no
+worker ever runs stale code.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import wasmtime
+
+from faasm.errors import BadRequest, CallFailed, NotFound
+from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
+from faasm.runtime.engine import ENGINE_KEY
+from faasm.storage import Storage
+
+
+def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
+    """Compile wasm bytes; BadRequest with wasmtime's reason if they are not valid."""
+    check_wasm_header(data)
+    try:
+        return wasmtime.Module(engine, data)
+    except wasmtime.WasmtimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
+        raise BadRequest(f"Invalid wasm: {first}") from None
+
+
+def upload_wasm(storage: Storage, engine: wasmtime.Engine, user: str, function: str,
+                data: bytes) -> str:
+    """Validate, precompile and store a function; returns its content hash.
+
+    The artifact is written before the wasm, so a worker that sees the new
+    wasm always finds its machine code ready.
+    """
+    key = wasm_key(user, function)  # validates the names first
+    module = compile_module(engine, data)
+    digest = content_hash(data)
+    storage.write(artifact_key(digest, ENGINE_KEY), bytes(module.serialize()))
+    storage.write(key, data)
+    return digest
+
+
+@dataclass
+class LoadedModule:
+    """A module ready to instantiate: compiled, linked, checked."""
+
+    hash: str
+    module: wasmtime.Module
+    instance_pre: wasmtime.InstancePre
+    exports: frozenset
+
+
+class ModuleCache:
+    """Per-process cache of linked modules, keyed by content hash."""
+
+    def __init__(self, storage: Storage, engine: wasmtime.Engine, linker: wasmtime.Linker,
+                 known_imports):
+        self.storage = storage
+        self.engine = engine
+        self.linker = linker
+        self.known_imports = known_imports  # (module, name) -> bool
+        self._by_hash: dict[str, LoadedModule] = {}
+        self._by_function: dict[tuple[str, str], tuple[str, LoadedModule]] = {}
+        self._lock = threading.Lock()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._by_hash.clear()
+            self._by_function.clear()
+
+    def get(self, user: str, function: str) -> LoadedModule:
+        key = wasm_key(user, function)
+        version = self.storage.version(key)
+        if version is None:
+            raise NotFound(f"Function {user}/{function} not found")
+        cached = self._by_function.get((user, function))
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        data = self.storage.read(key)
+        digest = content_hash(data)
+        with self._lock:
+            loaded = self._by_hash.get(digest)
+            if loaded is None:
+                loaded = self._by_hash[digest] = self._load(digest, data)
+            self._by_function[(user, function)] = (version, loaded)
+        return loaded
+
+    def _load(self, digest: str, data: bytes) -> LoadedModule:
+        module = self._artifact(digest)
+        if module is None:
+            try:
+                module = compile_module(self.engine, data)
+            except BadRequest as exc:
+                raise CallFailed(str(exc)) from None
+            self.storage.write(artifact_key(digest, ENGINE_KEY), bytes(module.serialize()))
+        unknown = [f"{imp.module}.{imp.name}" for imp in module.imports
+                   if not self.known_imports(imp.module, imp.name)]
+        if unknown:
+            raise CallFailed("Function imports unknown host functions: " + ", ".join(unknown))
+        try:
+            instance_pre = self.linker.instantiate_pre(module)
+        except wasmtime.WasmtimeError as exc:
+            raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
+        exports = frozenset(e.name for e in module.exports)
+        return LoadedModule(digest, module, instance_pre, exports)
+
+    def _artifact(self, digest: str) -> wasmtime.Module | None:
+        key = artifact_key(digest, ENGINE_KEY)
+        path = self.storage.local_path(key)
+        try:
+            if path is not None:
+                return wasmtime.Module.deserialize_file(self.engine, str(path)) \
+                    if path.is_file() else None
+            return wasmtime.Module.deserialize(self.engine, self.storage.read(key))
+        except NotFound:
+            return None
+        except wasmtime.WasmtimeError:
+            return None  # made by another engine build: recompile below

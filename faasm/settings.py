@@ -1,0 +1,147 @@
+"""Every setting of the platform, read once from the environment.
+
+Each setting is a field of :class:`Settings` with its environment variable,
+its default and what it means. The defaults run the whole platform on one
+machine with no configuration. The README's settings table is this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+#: The repository root: the default data directory lives under it, so every
+#: process started from the Procfile agrees on it whatever its working dir.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+MiB = 1024 * 1024
+GiB = 1024 * MiB
+
+
+def _env(name: str, help: str, default, parse=str):
+    """A settings field read from ``FAASM_<NAME>``; ``help`` documents it."""
+
+    def read():
+        raw = os.environ.get(f"FAASM_{name}")
+        if raw is None or raw == "":
+            return default() if callable(default) else default
+        try:
+            return parse(raw)
+        except ValueError as exc:
+            raise ValueError(f"FAASM_{name}={raw!r} is invalid: {exc}") from None
+
+    shown = "(derived)" if callable(default) else repr(default)
+    return field(default_factory=read,
+                 metadata={"env": f"FAASM_{name}", "help": help, "default": shown})
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false")
+
+
+def _positive(parse):
+    def checked(raw: str):
+        value = parse(raw)
+        if value <= 0:
+            raise ValueError("must be positive")
+        return value
+
+    return checked
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The platform's configuration. Build one with :func:`get_settings`."""
+
+    redis_url: str = _env(
+        "REDIS_URL", "Redis for call IDs, call records and global state",
+        "redis://127.0.0.1:6379/0")
+    broker_url: str = _env(
+        "BROKER_URL", "Celery broker (redis:// or amqp://); defaults to FAASM_REDIS_URL", "")
+    result_backend_url: str = _env(
+        "RESULT_BACKEND", "Celery result backend (redis://); defaults to FAASM_REDIS_URL", "")
+    key_prefix: str = _env(
+        "KEY_PREFIX", "prefix of every Redis key the platform writes", "faasm")
+    data_dir: Path = _env(
+        "DATA_DIR", "local data: shared storage, private Redis, caches",
+        lambda: PROJECT_ROOT / "data", Path)
+    storage_url: str = _env(
+        "STORAGE", "shared storage for functions and files: a directory path; "
+        "defaults to <data dir>/storage", "")
+    bind_host: str = _env(
+        "BIND_HOST", "address the APIs and Flower listen on (0.0.0.0 for other hosts)",
+        "127.0.0.1")
+    upload_port: int = _env("UPLOAD_PORT", "port of the upload API", 8002, int)
+    invoke_port: int = _env("INVOKE_PORT", "port of the invoke API", 8080, int)
+    flower_port: int = _env("FLOWER_PORT", "port of the Flower dashboard", 5555, int)
+    worker_concurrency: int = _env(
+        "WORKER_CONCURRENCY", "calls a worker runs at once (Celery prefork processes); "
+        "`--concurrency` overrides it", lambda: os.cpu_count() or 2, _positive(int))
+    max_upload_bytes: int = _env(
+        "MAX_UPLOAD_BYTES", "largest upload body accepted (413 beyond)",
+        64 * MiB, _positive(int))
+    call_timeout: float = _env(
+        "CALL_TIMEOUT", "default wall-clock limit of a call, seconds", 60.0, _positive(float))
+    max_call_timeout: float = _env(
+        "MAX_CALL_TIMEOUT", "cap on a call's own `timeout` field, seconds",
+        300.0, _positive(float))
+    queue_grace: float = _env(
+        "QUEUE_GRACE", "how long a sync call may wait in the queue before its limit "
+        "starts counting, seconds", 30.0, _positive(float))
+    memory_limit: int = _env(
+        "MEMORY_LIMIT", "linear memory a call may use, bytes", GiB, _positive(int))
+    output_limit: int = _env(
+        "OUTPUT_LIMIT", "largest output a call may set, bytes (truncated beyond)",
+        4 * MiB, _positive(int))
+    stdout_limit: int = _env(
+        "STDOUT_LIMIT", "captured stdout (and stderr) per call, bytes (truncated beyond)",
+        4 * MiB, _positive(int))
+    result_retention: int = _env(
+        "RESULT_RETENTION", "how long results and call records stay pollable, seconds",
+        24 * 3600, _positive(int))
+    flush_timeout: float = _env(
+        "FLUSH_TIMEOUT", "how long a flush waits for workers to answer, seconds",
+        1.0, _positive(float))
+    conf_flags: frozenset = _env(
+        "CONF_FLAGS", "comma-separated platform flags that __faasm_conf_flag reports on",
+        frozenset(), lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
+    debug: bool = _env("DEBUG", "log at debug level", False, _bool)
+
+    @property
+    def broker(self) -> str:
+        return self.broker_url or self.redis_url
+
+    @property
+    def result_backend(self) -> str:
+        return self.result_backend_url or self.redis_url
+
+    @property
+    def storage(self) -> str:
+        return self.storage_url or str(self.data_dir / "storage")
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings()
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting: the documented table."""
+    return [(f.metadata["env"], f.metadata["default"], f.metadata["help"])
+            for f in dataclasses.fields(Settings)]
+
+
+if __name__ == "__main__":
+    for env, default, meaning in describe():
+        print(f"| `{env}` | `{default}` | {meaning} |")

@@ -1,0 +1,145 @@
+"""The Celery app: the one piece the APIs share with the workers.
+
+It holds the broker/backend configuration and :class:`CallQueue`, through
+which the invoke API sends calls by task name and reads their results. It
+imports no task code and no wasm runtime, so API processes stay light.
+Every setting below is chosen on purpose; the README explains each.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import celery
+import kombu.exceptions
+import redis
+from celery.exceptions import TimeoutError as CeleryTimeout
+from celery.result import AsyncResult
+from kombu import Queue
+
+from faasm.calls import Call, CallResult, CallStatus
+from faasm.errors import CallFailed, FaasmError, Unavailable
+from faasm.settings import Settings, get_settings
+
+CALL_TASK = "faasm.call"
+FLUSH_COMMAND = "faasm_flush"
+#: Sync calls get their own queue so a backlog of async calls cannot sit
+#: ahead of them (MEASURED.md, pitfall 2); workers consume both.
+SYNC_QUEUE = "faasm-sync"
+ASYNC_QUEUE = "faasm-async"
+
+
+def create_celery(settings: Settings) -> celery.Celery:
+    app = celery.Celery("faasm")
+    backend_url = settings.result_backend
+    if backend_url.startswith(("redis://", "rediss://", "unix://")):
+        backend_url = f"workers.backend:AwaitedRedisBackend+{backend_url}"
+    app.conf.update(
+        broker_url=settings.broker,
+        result_backend=backend_url,
+        # JSON only: a root worker refuses pickle, and JSON is language-neutral.
+        task_serializer="json", result_serializer="json", accept_content=["json"],
+        # A call is acknowledged when it ends, so a worker lost mid-call gives it back.
+        task_acks_late=True, task_reject_on_worker_lost=True,
+        # Each process takes one call at a time: calls are long next to a round trip,
+        # and a prefetched call would wait behind a slow one.
+        worker_prefetch_multiplier=1,
+        worker_concurrency=settings.worker_concurrency,
+        task_queues=[Queue(SYNC_QUEUE), Queue(ASYNC_QUEUE)],
+        task_default_queue=ASYNC_QUEUE,
+        result_expires=settings.result_retention,
+        # Flower shows every call under its call ID.
+        worker_send_task_events=True, task_send_sent_event=True,
+        broker_connection_retry_on_startup=True,
+        # An unacked call comes back after this if its whole worker host vanished.
+        broker_transport_options={"visibility_timeout": int(settings.max_call_timeout) + 60},
+        result_backend_transport_options={"retry_policy": {"timeout": 5.0}},
+        worker_hijack_root_logger=False,
+        task_ignore_result=False,
+    )
+    return app
+
+
+class CallQueue:
+    """Sends calls to workers and reads their results, by call ID."""
+
+    def __init__(self, app: celery.Celery, settings: Settings):
+        self.app = app
+        self.settings = settings
+
+    def submit(self, call: Call, sync: bool) -> AsyncResult:
+        """Send ``call`` to the workers. If the broker refuses it, record the call
+        as failed (so it is never RUNNING forever) and raise Unavailable."""
+        options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE}
+        if sync:
+            # Expire in the queue rather than run after the caller gave up.
+            options["expires"] = self.settings.queue_grace
+        try:
+            with _reachable("Broker"):
+                return self.app.send_task(
+                    CALL_TASK, kwargs=call.to_message(), task_id=str(call.id),
+                    argsrepr=f"({call.name!r}, id={call.id})",
+                    kwargsrepr=f"{{input: {len(call.input)} bytes}}", **options)
+        except Unavailable as exc:
+            with contextlib.suppress(Exception):
+                self.app.backend.mark_as_failure(str(call.id), CallFailed(
+                    f"Call could not be queued: {exc.reason}"))
+            raise
+
+    def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
+        """Block until ``call`` ends; its result, or CallFailed with the reason."""
+        try:
+            with _reachable("Result backend"):
+                result.get(timeout=limit + self.settings.queue_grace + 5, propagate=False,
+                           disable_sync_subtasks=False)
+        except CeleryTimeout:
+            result.backend.remove_pending_result(result)  # stop listening for it
+            raise CallFailed(f"Call {call.id} did not finish in time; poll its status") from None
+        return self._outcome(call.id, result)[1]
+
+    def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
+        """(RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
+        return self._outcome(call_id, AsyncResult(str(call_id), app=self.app),
+                             raise_failure=False)
+
+    def _outcome(self, call_id: int, result: AsyncResult, raise_failure: bool = True):
+        with _reachable("Result backend"):
+            state = result.state
+        if state == "SUCCESS":
+            return CallStatus.SUCCESS, CallResult.from_message(result.result)
+        if state in ("FAILURE", "REVOKED"):
+            reason = failure_reason(result.result, state)
+            if raise_failure:
+                raise CallFailed(reason)
+            return CallStatus.FAILED, reason
+        return CallStatus.RUNNING, ""
+
+    def flush(self) -> int:
+        """Ask every live worker to drop its caches; returns how many answered."""
+        with _reachable("Broker"):
+            replies = self.app.control.broadcast(
+                FLUSH_COMMAND, reply=True, timeout=self.settings.flush_timeout)
+        return len(replies or [])
+
+
+@contextlib.contextmanager
+def _reachable(what: str):
+    """Broker and backend connection failures become Unavailable (HTTP 503)."""
+    try:
+        yield
+    except (kombu.exceptions.OperationalError, redis.ConnectionError,
+            redis.TimeoutError, ConnectionError) as exc:
+        raise Unavailable(f"{what} unavailable: {exc}") from None
+
+
+def failure_reason(exc: object, state: str) -> str:
+    if isinstance(exc, FaasmError):
+        return exc.reason
+    if state == "REVOKED":
+        return "Call expired in the queue before a worker took it"
+    text = str(exc).strip() or type(exc).__name__
+    return f"{type(exc).__name__}: {text.splitlines()[0]}"
+
+
+#: The process's Celery app, configured from the environment.
+app = create_celery(get_settings())
