@@ -50,5 +50,9 @@ class CallTimedOut(CallFailed):
     """The call passed its wall-clock limit."""
 
 
+class HostCallError(CallFailed):
+    """A function misused a host call (bad pointer, bad argument)."""
+
+
 class LimitExceeded(CallFailed):
     """The call passed a memory, output or other size limit."""

@@ -120,7 +120,7 @@ class WasmRuntime:
         if ctx.memory is not None:
             used = ctx.memory.data_len(ctx.store)
             # memory.grow returns -1 at the limit; the guest then fails its own way.
-            if used + (64 << 20) > limits.memory:
+            if used + min(16 << 20, limits.memory // 16) > limits.memory:
                 raise LimitExceeded(
                     f"{reason}: memory limit reached ({describe_bytes(used)} of the "
                     f"{describe_bytes(limits.memory)} memory limit in use)")
@@ -136,8 +136,13 @@ def _first_line(exc: Exception) -> str:
 
 
 def _trap_reason(trap: wasmtime.Trap) -> str:
-    code = trap.trap_code
-    if code == wasmtime.TrapCode.STACK_OVERFLOW:
+    """wasmtime's own words for the trap ("wasm trap: ..."), without the backtrace."""
+    if trap.trap_code == wasmtime.TrapCode.STACK_OVERFLOW:
         return "Function trapped: call stack exhausted (stack overflow)"
-    message = trap.message.strip().splitlines()[0] if trap.message.strip() else "trap"
-    return f"Function trapped: {message}"
+    lines = [line.strip() for line in trap.message.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("wasm trap:"):
+            return f"Function trapped: {line[len('wasm trap:'):].strip()}"
+    code = trap.trap_code
+    detail = code.name.lower().replace("_", " ") if code is not None else (lines or ["trap"])[-1]
+    return f"Function trapped: {detail}"

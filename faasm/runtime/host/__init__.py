@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from faasm.calls import Call
-from faasm.errors import CallFailed
-
-
-class HostCallError(CallFailed):
-    """A host function was misused (bad pointer, bad argument): fails the call."""
+from faasm.errors import HostCallError
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,43 @@
+import pytest
+import requests
+
+from tests import wat
+from tests.support import Platform
+
+
+@pytest.fixture(scope="session")
+def platform(redis_url, tmp_path_factory):
+    """Real gunicorn (both APIs) + a real Celery worker + real Redis, for the session."""
+    plat = Platform(redis_url, tmp_path_factory.mktemp("platform"), concurrency=2,
+                    FAASM_MEMORY_LIMIT=str(256 * 1024 * 1024),
+                    FAASM_CONF_FLAGS="test_flag",
+                    FAASM_MAX_UPLOAD_BYTES=str(8 * 1024 * 1024))
+    plat.start()
+    try:
+        up = requests.put(f"{plat.upload_url}/f/demo/hello", data=wat.HELLO)
+        assert up.status_code == 200, up.text
+        # The worker is ready once a call goes through.
+        for _ in range(100):
+            r = requests.post(plat.invoke_url, json={"user": "demo", "function": "hello"})
+            if r.status_code == 200:
+                break
+        else:
+            raise RuntimeError("worker never answered:\n" + plat.log("worker"))
+        yield plat
+    finally:
+        plat.stop()
+
+
+@pytest.fixture
+def upload(platform):
+    def put(user, function, wasm):
+        r = requests.put(f"{platform.upload_url}/f/{user}/{function}", data=wasm)
+        assert r.status_code == 200, r.text
+    return put
+
+
+@pytest.fixture
+def invoke(platform):
+    def post(body, **kwargs):
+        return requests.post(platform.invoke_url, json=body, timeout=60, **kwargs)
+    return post

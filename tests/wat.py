@@ -1,0 +1,102 @@
+"""Test functions written in WAT, compiled with wasmtime.wat2wasm."""
+
+import wasmtime
+
+_IMPORTS = '''
+ (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+ (import "env" "__faasm_read_input" (func $read_input (param i32 i32) (result i32)))
+ (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
+ (import "env" "__faasm_get_idx" (func $get_idx (result i32)))
+ (import "env" "__faasm_conf_flag" (func $conf_flag (param i32) (result i32)))
+ (memory (export "memory") 1)
+ (func $print (param $ptr i32) (param $len i32)
+   (i32.store (i32.const 0) (local.get $ptr)) (i32.store (i32.const 4) (local.get $len))
+   (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 12))))
+'''
+
+
+def module(body: str) -> bytes:
+    """A module with the common imports, memory and $print, plus ``body``."""
+    return wasmtime.wat2wasm(f"(module {_IMPORTS} {body})")
+
+
+#: Prints "hello from wasm" and sets the output to "out:" + input.
+HELLO = module('''
+ (data (i32.const 100) "hello from wasm\\n")
+ (data (i32.const 200) "out:")
+ (func (export "_start") (local $n i32)
+   (call $print (i32.const 100) (i32.const 16))
+   (local.set $n (call $read_input (i32.const 204) (i32.const 60000)))
+   (call $write_output (i32.const 200) (i32.add (local.get $n) (i32.const 4))))
+''')
+
+#: Output = input (any size up to memory).
+ECHO = module('''
+ (func (export "_start") (local $n i32)
+   (local.set $n (call $read_input (i32.const 0) (i32.const 0)))
+   (if (i32.gt_u (local.get $n) (i32.const 60000))
+     (then (drop (memory.grow (i32.add (i32.shr_u (local.get $n) (i32.const 16)) (i32.const 1))))))
+   (drop (call $read_input (i32.const 1024) (local.get $n)))
+   (call $write_output (i32.const 1024) (local.get $n)))
+''')
+
+#: Prints, then exits with code 3.
+EXIT_3 = module('''
+ (data (i32.const 100) "about to fail\\n")
+ (func (export "_start")
+   (call $print (i32.const 100) (i32.const 14))
+   (call $proc_exit (i32.const 3)))
+''')
+
+#: Traps with `unreachable`.
+TRAP = module('''(func (export "_start") unreachable)''')
+
+#: Loops forever.
+LOOP = module('''(func (export "_start") (loop $l (br $l)))''')
+
+#: Grows memory 1 MiB at a time until refused, then traps like a failed malloc would.
+GROW = module('''
+ (func (export "_start")
+   (loop $l
+     (br_if $l (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+   unreachable)
+''')
+
+#: Passes an out-of-bounds pointer to __faasm_write_output.
+BAD_POINTER = module('''
+ (func (export "_start") (call $write_output (i32.const 0x7fff0000) (i32.const 16)))
+''')
+
+#: Prints 100,000 bytes per iteration, 100 times (10 MB of stdout).
+FLOOD = module('''
+ (func (export "_start") (local $i i32)
+   (drop (memory.grow (i32.const 2)))
+   (loop $l
+     (call $print (i32.const 1024) (i32.const 100000))
+     (local.set $i (i32.add (local.get $i) (i32.const 1)))
+     (br_if $l (i32.lt_u (local.get $i) (i32.const 100)))))
+''')
+
+#: Output is the call's entry index as one byte + '0'; exports _faasm_func_1 too.
+IDX = module('''
+ (func $report (i32.store8 (i32.const 300) (i32.add (call $get_idx) (i32.const 48)))
+   (call $write_output (i32.const 300) (i32.const 1)))
+ (func (export "_start") (call $report))
+ (func (export "_faasm_func_1") (call $report))
+''')
+
+#: Output "1" if the conf flag named by the input is on, else "0".
+CONF_FLAG = module('''
+ (func (export "_start") (local $n i32)
+   (local.set $n (call $read_input (i32.const 400) (i32.const 100)))
+   (i32.store8 (i32.add (i32.const 400) (local.get $n)) (i32.const 0))
+   (i32.store8 (i32.const 300) (i32.add (call $conf_flag (i32.const 400)) (i32.const 48)))
+   (call $write_output (i32.const 300) (i32.const 1)))
+''')
+
+#: Imports a host function the platform does not have.
+UNKNOWN_IMPORT = wasmtime.wat2wasm('''(module
+ (import "env" "no_such_function" (func $f))
+ (import "other" "thing" (func $g))
+ (func (export "_start") (call $f)))''')
