@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from tests.support import private_redis
+from deploy.processes import private_redis
 
 
 @pytest.fixture(scope="session")

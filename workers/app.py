@@ -22,6 +22,8 @@ from faasm.errors import CallFailed, FaasmError, Unavailable
 from faasm.settings import Settings, get_settings
 
 CALL_TASK = "faasm.call"
+#: A no-op task: a health check, and the floor the benchmarks compare calls with.
+PING_TASK = "faasm.ping"
 FLUSH_COMMAND = "faasm_flush"
 #: Sync calls get their own queue so a backlog of async calls cannot sit
 #: ahead of them (MEASURED.md, pitfall 2); workers consume both.

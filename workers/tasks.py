@@ -15,7 +15,7 @@ from faasm.calls import Call
 from faasm.errors import CallFailed
 from faasm.settings import get_settings
 from faasm.storage import open_storage
-from workers.app import CALL_TASK, FLUSH_COMMAND, app
+from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, app
 
 #: Bumped by a flush in the worker's main process; pool children (forked
 #: after this is created) compare it before each call and drop their caches.
@@ -60,6 +60,12 @@ def call(self, **message) -> dict:
     result = runtime.get().execute(parsed)
     result.worker = f"{self.request.hostname}/{os.getpid()}"
     return result.to_message()
+
+
+@app.task(name=PING_TASK)
+def ping() -> str:
+    """Does nothing: a worker health check, and the benchmarks' round-trip floor."""
+    return "pong"
 
 
 @control_command(name=FLUSH_COMMAND)

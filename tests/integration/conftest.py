@@ -2,7 +2,7 @@ import pytest
 import requests
 
 from tests import wat
-from tests.support import Platform
+from deploy.processes import Platform
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""Helpers the tests share: free ports, a private Redis, the platform's processes."""
+"""The platform's processes, started from Python: for tests and benchmarks.
+
+``Platform`` starts the same commands as the Procfile (gunicorn for both
+APIs, a Celery worker) on free ports against a given Redis and data dir.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +61,7 @@ def private_redis():
 
 
 class Platform:
-    """The platform's processes (upload, invoke, worker) for integration tests."""
+    """The platform's processes (upload, invoke, worker) on free ports."""
 
     def __init__(self, redis_url: str, data_dir: Path, concurrency: int = 2, **env):
         self.upload_port, self.invoke_port = free_port(), free_port()
@@ -78,24 +82,32 @@ class Platform:
     def invoke_url(self) -> str:
         return f"http://127.0.0.1:{self.invoke_port}"
 
-    def _start(self, name: str, argv: list[str]) -> subprocess.Popen:
+    def spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
+        """Start ``argv`` with the platform's environment (plus ``env``), logging to a file."""
         log = open(self.logs / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, cwd=ROOT, env=self.env, stdout=log,
+        proc = subprocess.Popen(argv, cwd=ROOT, env=dict(self.env, **env), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         self.procs[name] = proc
         return proc
 
+    def gunicorn(self, name: str, app: str, port: int) -> subprocess.Popen:
+        """Serve ``app`` with the invoke API's gunicorn settings on ``port``."""
+        proc = self.spawn(name, [str(BIN / "gunicorn"), "-c", "deploy/gunicorn/invoke.py", app],
+                          FAASM_INVOKE_PORT=str(port))
+        wait_for_port(port, proc)
+        return proc
+
     def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
-        return self._start(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
+        return self.spawn(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
                                   "-Q", "faasm-sync,faasm-async", "-n", f"{name}@%h",
                                   "--without-mingle", "--without-gossip",
                                   "--loglevel=INFO", *extra])
 
     def start(self) -> "Platform":
         gunicorn = str(BIN / "gunicorn")
-        upload = self._start("upload", [gunicorn, "-c", "deploy/gunicorn/upload.py",
+        upload = self.spawn("upload", [gunicorn, "-c", "deploy/gunicorn/upload.py",
                                         "api.upload:get_app()"])
-        invoke = self._start("invoke", [gunicorn, "-c", "deploy/gunicorn/invoke.py",
+        invoke = self.spawn("invoke", [gunicorn, "-c", "deploy/gunicorn/invoke.py",
                                         "api.invoke:get_app()"])
         self.start_worker()
         wait_for_port(self.upload_port, upload)

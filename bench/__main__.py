@@ -1,0 +1,6 @@
+"""``make bench``: run every benchmark, one after the other."""
+
+from bench import invoke
+
+if __name__ == "__main__":
+    invoke.main()

@@ -1,0 +1,34 @@
+"""Timing helpers for the benchmarks."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Callable
+
+
+def sample(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
+    """Seconds taken by each of ``n`` calls of ``fn`` (after ``warmup`` untimed ones)."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def p(times: list[float], q: float) -> float:
+    ordered = sorted(times)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def row(name: str, times: list[float], unit: str = "ms") -> str:
+    scale = {"ms": 1e3, "us": 1e6}[unit]
+    return (f"  {name:<44} p50 {p(times, 0.5) * scale:8.3f} {unit}   "
+            f"p99 {p(times, 0.99) * scale:8.3f} {unit}   (n={len(times)})")
+
+
+def median(times: list[float]) -> float:
+    return statistics.median(times)

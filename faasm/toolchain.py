@@ -1,0 +1,169 @@
+"""Compiling C/C++ functions to ``wasm32-wasi`` against the Faasm SDK.
+
+One command builds an uploadable function::
+
+    python -m faasm.toolchain hello.c -o hello.wasm
+
+It runs the C/C++ compiler of the PyPI ``ziglang`` package (clang with
+wasi-libc), so nothing beyond the project's requirements is needed. The SDK
+headers (``sdk/include``, ``#include <faasm/faasm.h>``) are on the include
+path; they declare every host call with its wasm import module and name, so
+no linker flag for undefined symbols is needed.
+
+Zig keeps its cache (wasi-libc, libc++ and earlier compilations) under the
+data directory, so only the first C build (~30 s) and the first C++ build
+are slow.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from faasm.errors import FaasmError
+from faasm.settings import PROJECT_ROOT, get_settings
+
+#: The SDK's include directory, added to every build.
+SDK_INCLUDE = PROJECT_ROOT / "sdk" / "include"
+
+#: The compilation target: wasm32 with wasi-libc, a WASI command (``_start``).
+TARGET = "wasm32-wasi"
+
+#: Stack size of a built function, bytes. Faasm's toolchain uses 4 MiB;
+#: zig's default (16 MiB) would make every instance's memory start at 16 MiB.
+STACK_SIZE = 4 * 1024 * 1024
+
+#: Suffixes that make a build C++ when ``cxx`` is not given.
+CXX_SUFFIXES = frozenset({".cc", ".cp", ".cpp", ".cxx", ".c++", ".C"})
+
+#: Flags of every build: strip debug info; export the function table, which
+#: ``faasmChain(funcPtr, ...)`` (host call ``__faasm_chain_ptr``) enters by index.
+COMMON_FLAGS = ("-s", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--export-table")
+
+#: Extra flags of C++ builds: C++ exceptions do not exist on wasm32-wasi.
+CXX_FLAGS = ("-fno-exceptions",)
+
+#: Optimisation levels :func:`build` accepts.
+OPT_LEVELS = ("-O0", "-O1", "-O2", "-O3", "-Os", "-Oz")
+
+
+class BuildError(FaasmError):
+    """Compiling a function failed; ``stderr`` holds the compiler's messages.
+
+    ``reason`` is one line; ``str()`` adds the compiler's messages so that
+    whoever prints the error shows what to fix.
+    """
+
+    def __init__(self, reason: str, stderr: str = ""):
+        super().__init__(reason)
+        self.stderr = stderr
+
+    def __str__(self) -> str:
+        if not self.stderr:
+            return self.reason
+        return f"{self.reason}\n{self.stderr.rstrip()}"
+
+
+def cache_dir() -> Path:
+    """Where zig keeps built libraries and compilations (under the data dir)."""
+    return get_settings().data_dir / "zig-cache"
+
+
+def is_cxx(sources: Sequence[Path]) -> bool:
+    """Whether these sources need the C++ compiler (by file suffix)."""
+    return any(Path(s).suffix in CXX_SUFFIXES for s in sources)
+
+
+def compiler_command(sources: Sequence[Path], output: Path, *, cxx: bool,
+                     opt: str = "-O2", extra: Sequence[str] = ()) -> list[str]:
+    """The compiler command line :func:`build` runs."""
+    driver = "c++" if cxx else "cc"
+    return [
+        sys.executable, "-m", "ziglang", driver, f"--target={TARGET}", opt,
+        *COMMON_FLAGS, *(CXX_FLAGS if cxx else ()), "-I", str(SDK_INCLUDE),
+        *extra, *(str(s) for s in sources), "-o", str(output),
+    ]
+
+
+def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
+          opt: str = "-O2", extra: Sequence[str] = ()) -> Path:
+    """Compile C or C++ ``sources`` into the wasm module ``output``.
+
+    ``cxx`` picks the C++ compiler; by default any C++ source does. ``opt`` is
+    the optimisation level; ``extra`` are further compiler arguments (``-D``,
+    ``-I``, ``-l`` ...). Returns ``output``. Raises :class:`BuildError` with
+    the compiler's messages when compilation fails.
+    """
+    sources = [Path(s) for s in sources]
+    output = Path(output)
+    if not sources:
+        raise BuildError("nothing to build: no source files given")
+    missing = [str(s) for s in sources if not s.is_file()]
+    if missing:
+        raise BuildError(f"no such source file: {', '.join(missing)}")
+    if opt not in OPT_LEVELS:
+        raise BuildError(f"unknown optimisation level {opt!r}: use one of "
+                         f"{', '.join(OPT_LEVELS)}")
+    if cxx is None:
+        cxx = is_cxx(sources)
+
+    cache = cache_dir()
+    cache.mkdir(parents=True, exist_ok=True)
+    # zig builds the C (or C++) runtime libraries on first use of each.
+    warm_marker = cache / (".warm-c++" if cxx else ".warm-c")
+    if not warm_marker.exists():
+        print(f"faasm build: the first {'C++' if cxx else 'C'} build compiles the wasi "
+              f"runtime libraries into {cache}; it may take a minute", file=sys.stderr)
+
+    output.parent.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(cache), ZIG_LOCAL_CACHE_DIR=str(cache))
+    command = compiler_command(sources, output, cxx=cxx, opt=opt, extra=extra)
+    try:
+        done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
+                              capture_output=True, text=True)
+    except OSError as exc:  # pragma: no cover - the interpreter itself is missing
+        raise BuildError(f"cannot run the compiler: {exc}") from None
+    if done.returncode != 0:
+        names = ", ".join(s.name for s in sources)
+        if "No module named ziglang" in done.stderr:
+            raise BuildError("the ziglang package is not installed: "
+                             "pip install -r requirements.txt", done.stderr)
+        raise BuildError(f"compiling {names} failed", done.stderr)
+    if done.stderr:  # warnings: show them as a compiler would
+        sys.stderr.write(done.stderr)
+    warm_marker.touch()
+    return output
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m faasm.toolchain SOURCE... [-o OUT] [-O2] [compiler args]``."""
+    parser = argparse.ArgumentParser(
+        prog="faasm build",
+        description="Compile C/C++ Faasm functions to wasm32-wasi. Arguments it does "
+                    "not know go to the compiler; give their values joined "
+                    "(-DNAME=1, -Idir, -lm).")
+    parser.add_argument("sources", nargs="+", type=Path, help="C or C++ source files")
+    parser.add_argument("-o", "--output", type=Path,
+                        help="output module (default: first source with .wasm)")
+    parser.add_argument("-O", dest="opt", default="2", choices=["0", "1", "2", "3", "s", "z"],
+                        help="optimisation level (default: 2)")
+    parser.add_argument("--cxx", action=argparse.BooleanOptionalAction, default=None,
+                        help="compile as C++, or not (default: if any source is C++)")
+    args, extra = parser.parse_known_args(argv)
+
+    output = args.output or args.sources[0].with_suffix(".wasm")
+    try:
+        build(args.sources, output, cxx=args.cxx, opt=f"-O{args.opt}", extra=extra)
+    except BuildError as exc:
+        print(f"faasm build: {exc}", file=sys.stderr)
+        return 1
+    print(output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
