@@ -21,7 +21,7 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 
 
-def _env(name: str, help: str, default, parse=str):
+def _env(name: str, help: str, default, parse=str, shown: str | None = None):
     """A settings field read from ``FAASM_<NAME>``; ``help`` documents it."""
 
     def read():
@@ -33,7 +33,7 @@ def _env(name: str, help: str, default, parse=str):
         except ValueError as exc:
             raise ValueError(f"FAASM_{name}={raw!r} is invalid: {exc}") from None
 
-    shown = "(derived)" if callable(default) else repr(default)
+    shown = shown or repr(default)
     return field(default_factory=read,
                  metadata={"env": f"FAASM_{name}", "help": help, "default": shown})
 
@@ -71,7 +71,7 @@ class Settings:
         "KEY_PREFIX", "prefix of every Redis key the platform writes", "faasm")
     data_dir: Path = _env(
         "DATA_DIR", "local data: shared storage, private Redis, caches",
-        lambda: PROJECT_ROOT / "data", Path)
+        lambda: PROJECT_ROOT / "data", Path, shown="<repo>/data")
     storage_url: str = _env(
         "STORAGE", "shared storage for functions and files: a directory path; "
         "defaults to <data dir>/storage", "")
@@ -83,7 +83,8 @@ class Settings:
     flower_port: int = _env("FLOWER_PORT", "port of the Flower dashboard", 5555, int)
     worker_concurrency: int = _env(
         "WORKER_CONCURRENCY", "calls a worker runs at once (Celery prefork processes); "
-        "`--concurrency` overrides it", lambda: os.cpu_count() or 2, _positive(int))
+        "`--concurrency` overrides it", lambda: os.cpu_count() or 2, _positive(int),
+        shown="number of CPUs")
     max_upload_bytes: int = _env(
         "MAX_UPLOAD_BYTES", "largest upload body accepted (413 beyond)",
         64 * MiB, _positive(int))
@@ -111,7 +112,7 @@ class Settings:
         1.0, _positive(float))
     conf_flags: frozenset = _env(
         "CONF_FLAGS", "comma-separated platform flags that __faasm_conf_flag reports on",
-        frozenset(), lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
+        frozenset(), shown="''", parse=lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
     debug: bool = _env("DEBUG", "log at debug level", False, _bool)
 
     @property
