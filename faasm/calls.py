@@ -42,6 +42,8 @@ class Call:
     idx: int = 0
     #: For Python functions chained by name: the top-level function to run.
     entry: str | None = None
+    #: Entry by function-table index (``__faasm_chain_ptr``) instead of ``idx``.
+    func_ptr: int | None = None
     #: This call's wall-clock limit in seconds (already capped), or None for the default.
     timeout: float | None = None
     #: The call that chained this one, if any.
@@ -54,7 +56,7 @@ class Call:
     def to_message(self) -> dict:
         msg = {"id": self.id, "user": self.user, "function": self.function,
                "input": b64encode(self.input)}
-        for key in ("python", "idx", "entry", "timeout", "parent"):
+        for key in ("python", "idx", "entry", "func_ptr", "timeout", "parent"):
             value = getattr(self, key)
             if value:
                 msg[key] = value
@@ -65,6 +67,7 @@ class Call:
         return cls(id=int(msg["id"]), user=msg["user"], function=msg["function"],
                    input=b64decode(msg.get("input", "")), python=bool(msg.get("python")),
                    idx=int(msg.get("idx", 0)), entry=msg.get("entry"),
+                   func_ptr=msg.get("func_ptr"),
                    timeout=msg.get("timeout"), parent=msg.get("parent"))
 
 

@@ -26,3 +26,20 @@ class SharedFiles:
             return self.storage.read(key)
         except NotFound:
             raise NotFound(f"Shared file {key[len(SHARED_PREFIX):]} not found") from None
+
+
+class CallFiles:
+    """Shared files as running calls see them (``faasm://<path>``)."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    def host_dir(self):
+        """The local directory mounted at ``faasm://``, or None if storage is remote."""
+        path = self.storage.local_path(SHARED_PREFIX.rstrip("/"))
+        if path is not None:
+            path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def read_for_call(self, path: str) -> bytes:
+        return SharedFiles(self.storage).get(path)

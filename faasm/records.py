@@ -60,3 +60,25 @@ class CallRecords:
             raise Expired(f"Call {call_id} expired (results are kept "
                           f"{self.retention} s)")
         raise NotFound(f"Call {call_id} not found")
+
+    # -- claims: who runs a call -------------------------------------------
+    # A call runs exactly once: either a worker takes its message, or a call
+    # awaiting it runs it inline (so awaiting can never deadlock). Whoever
+    # sets the claim first runs it; the claim says which kind of runner.
+    TASK, INLINE = "task", "inline"
+
+    def claim(self, call_id: int, runner: str, ttl: float) -> tuple[bool, str]:
+        """Try to claim ``call_id`` for ``runner``: (won, kind of the holder)."""
+        key = f"{self.record_prefix}{call_id}:claim"
+        with available():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(key, runner, nx=True, ex=max(1, int(ttl)))
+            pipe.get(key)
+            won, holder = pipe.execute()
+        return bool(won), holder.decode() if holder else ""
+
+    def reclaim(self, call_id: int, runner: str, ttl: float) -> None:
+        """Take over a claim whose runner is known to be gone."""
+        with available():
+            self.client.set(f"{self.record_prefix}{call_id}:claim", runner,
+                            ex=max(1, int(ttl)))

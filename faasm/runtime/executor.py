@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 
@@ -10,32 +9,37 @@ import wasmtime
 
 from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
+from faasm.files import CallFiles
 from faasm.runtime import host
+from faasm.runtime.capi import BoundedCapture, write_output_to
 from faasm.runtime.engine import get_engine
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
-from faasm.runtime.modules import ModuleCache
+from faasm.runtime.modules import LoadedModule, ModuleCache
 from faasm.settings import Settings
 from faasm.storage import Storage
 
-TRUNCATED = b"\n[truncated: %d byte limit]\n"
+TRUNCATED = BoundedCapture.MARKER
+#: Guest name of the shared-files directory: C's fopen("faasm://x") opens x in it.
+SHARED_PREOPEN = "faasm:"
 
 
-class _Capture:
-    """A memfd a call's stdout or stderr goes to, reused call after call on one thread."""
+class _Captures:
+    """Per-thread stdout/stderr captures, one pair per nesting depth (inline chains)."""
 
-    def __init__(self, name: str):
-        self.fd = os.memfd_create(f"faasm-{name}", os.MFD_CLOEXEC)
-        self.path = f"/proc/self/fd/{self.fd}"
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.free: list[tuple[BoundedCapture, BoundedCapture]] = []
 
-    def reset(self) -> None:
-        os.ftruncate(self.fd, 0)
+    def take(self) -> tuple[BoundedCapture, BoundedCapture]:
+        pair = self.free.pop() if self.free else (
+            BoundedCapture("stdout", self.limit), BoundedCapture("stderr", self.limit))
+        pair[0].reset()
+        pair[1].reset()
+        return pair
 
-    def take(self, limit: int) -> bytes:
-        data = os.pread(self.fd, limit + 1, 0)
-        if len(data) > limit:
-            data = data[:limit] + TRUNCATED % limit
-        return data
+    def give_back(self, pair) -> None:
+        self.free.append(pair)
 
 
 class WasmRuntime:
@@ -47,25 +51,24 @@ class WasmRuntime:
         self.engine = get_engine()
         self.linker = build_linker(self.engine)
         self.modules = ModuleCache(storage, self.engine, self.linker, known_import)
+        self.files = CallFiles(storage)
         self.ticker = EpochTicker(self.engine)
         self._local = threading.local()
 
     def flush(self) -> None:
         self.modules.flush()
 
-    def _captures(self) -> tuple[_Capture, _Capture]:
-        caps = getattr(self._local, "captures", None)
-        if caps is None:
-            caps = self._local.captures = (_Capture("stdout"), _Capture("stderr"))
-        return caps
+    def _captures(self) -> _Captures:
+        captures = getattr(self._local, "captures", None)
+        if captures is None:
+            captures = self._local.captures = _Captures(self.settings.stdout_limit)
+        return captures
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""
         started = time.perf_counter()
         loaded = self.modules.get(call.user, call.function)
-        entry = "_start" if call.idx == 0 else f"_faasm_func_{call.idx}"
-        if entry not in loaded.exports:
-            raise CallFailed(f"Function {call.name} has no entry point {entry}")
+        entry = self._entry(call, loaded)
         limits = Limits.for_call(self.settings, call.timeout)
         loaded_at = time.perf_counter()
 
@@ -73,24 +76,59 @@ class WasmRuntime:
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=limits.memory)
         store.set_epoch_deadline(limits.deadline_ticks())
-        stdout, stderr = self._captures()
-        stdout.reset()
-        stderr.reset()
         wasi = wasmtime.WasiConfig()
         wasi.argv = [call.function]
-        wasi.stdout_file = stdout.path
-        wasi.stderr_file = stderr.path
+        if loaded.uses_files:
+            shared = self.files.host_dir()
+            if shared is not None:
+                wasi.preopen_dir(str(shared), SHARED_PREOPEN)
+        captures = self._captures()
+        stdout, stderr = pair = captures.take()
+        write_output_to(wasi, stdout.fd, stderr.fd)
         store.set_wasi(wasi)
 
         ctx = host.CallContext(call, output_limit=limits.output,
+                               deadline=time.monotonic() + limits.timeout,
                                conf_flags=self.settings.conf_flags, services=self.services)
         ctx.store = store
         host.push(ctx)
         try:
+            self._run(ctx, loaded, entry, limits, stderr)
+            finished = time.perf_counter()
+            output = ctx.output
+            if ctx.output_truncated:
+                output += TRUNCATED % limits.output
+            return CallResult(output=output, stdout=stdout.take(limits.stdout),
+                              timings={"load": loaded_at - started, "run": finished - loaded_at})
+        finally:
+            host.pop()
+            ctx.close()
+            captures.give_back(pair)
+
+    def _entry(self, call: Call, loaded: LoadedModule) -> str:
+        if call.func_ptr is not None:
+            if "__indirect_function_table" not in loaded.exports:
+                raise CallFailed(f"Function {call.name} exports no function table "
+                                 "(build it with --export-table to chain by pointer)")
+            return "__indirect_function_table"
+        entry = "_start" if call.idx == 0 else f"_faasm_func_{call.idx}"
+        if entry not in loaded.exports:
+            raise CallFailed(f"Function {call.name} has no entry point {entry}")
+        return entry
+
+    def _run(self, ctx: host.CallContext, loaded: LoadedModule, entry: str, limits: Limits,
+             stderr: BoundedCapture) -> None:
+        store = ctx.store
+        try:
             instance = loaded.instance_pre.instantiate(store)
-            exports = instance.exports(store)
+            ctx.exports = exports = instance.exports(store)
             ctx.memory = exports.get("memory")
-            exports[entry](store)
+            target = exports[entry]
+            if ctx.call.func_ptr is not None:
+                target = target.get(store, ctx.call.func_ptr)
+                if not isinstance(target, wasmtime.Func):
+                    raise CallFailed(f"Function table has no function at {ctx.call.func_ptr}")
+            target(store)
         except wasmtime.ExitTrap as exc:
             if exc.code != 0:
                 raise CallFailed(self._reason(f"Function exited with code {exc.code}",
@@ -98,24 +136,20 @@ class WasmRuntime:
         except CallFailed:
             raise
         except wasmtime.Trap as exc:
+            if ctx.error is not None:
+                raise ctx.error from None
             if exc.trap_code == wasmtime.TrapCode.INTERRUPT:
                 raise CallTimedOut(
                     f"Call timed out: exceeded its {limits.timeout:g} s timeout") from None
             raise CallFailed(self._reason(_trap_reason(exc), ctx, limits, stderr)) from None
         except wasmtime.WasmtimeError as exc:
+            if ctx.error is not None:
+                raise ctx.error from None
             raise CallFailed(self._reason(f"Function failed: {_first_line(exc)}",
                                           ctx, limits, stderr)) from None
-        finally:
-            host.pop()
-        finished = time.perf_counter()
-        output = ctx.output
-        if ctx.output_truncated:
-            output += TRUNCATED % limits.output
-        return CallResult(output=output, stdout=stdout.take(limits.stdout),
-                          timings={"load": loaded_at - started, "run": finished - loaded_at})
 
     def _reason(self, reason: str, ctx: host.CallContext, limits: Limits,
-                stderr: _Capture) -> str:
+                stderr: BoundedCapture) -> str:
         """Add what explains a failure: a memory limit hit, the last line of stderr."""
         if ctx.memory is not None:
             used = ctx.memory.data_len(ctx.store)

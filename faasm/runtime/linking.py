@@ -1,18 +1,42 @@
-"""Binding the host interface and WASI into one wasmtime Linker per engine."""
+"""Binding the host interface and WASI into one wasmtime Linker per engine.
+
+Host functions are bound through the C API's unchecked path (see capi.py):
+each call decodes the raw i32 parameters, runs the registered Python
+implementation with the thread's current CallContext, and stores the result.
+An exception becomes a trap; the exception itself is kept on the context, so
+the executor reports its reason rather than the trap's.
+"""
 
 from __future__ import annotations
 
 import wasmtime
 
-from faasm.runtime.host import HOST_FUNCTIONS, current
+from faasm.errors import CallFailed, FaasmError, HostCallError
+from faasm.runtime.capi import define_unchecked, new_trap
+from faasm.runtime.host import HOST_FUNCTIONS, HostFunction, current
 
 WASI_MODULES = ("wasi_snapshot_preview1",)
 _TYPES = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
 
 
-def _bind(impl):
-    def call(*args):
-        return impl(current(), *args)
+def _callback(fn: HostFunction):
+    impl, n_params, has_result = fn.impl, len(fn.params), bool(fn.results)
+    field = fn.params[0] if fn.params else "i32"  # all Faasm host calls use one type
+
+    def call(values) -> int:
+        ctx = current()
+        try:
+            result = impl(ctx, *[getattr(values[i], field) for i in range(n_params)])
+            if has_result:
+                setattr(values[0], fn.results[0], result)
+            return 0
+        except CallFailed as exc:
+            ctx.error = exc
+        except FaasmError as exc:
+            ctx.error = HostCallError(f"{fn.name}: {exc.reason}")
+        except Exception as exc:  # a bug of ours: fail the call, keep the worker
+            ctx.error = HostCallError(f"{fn.name} failed: {type(exc).__name__}: {exc}")
+        return new_trap(str(ctx.error))
 
     return call
 
@@ -22,7 +46,7 @@ def build_linker(engine: wasmtime.Engine) -> wasmtime.Linker:
     linker.define_wasi()
     for fn in HOST_FUNCTIONS.values():
         ty = wasmtime.FuncType([_TYPES[p] for p in fn.params], [_TYPES[r] for r in fn.results])
-        linker.define_func("env", fn.name, ty, _bind(fn.impl))
+        define_unchecked(linker, "env", fn.name, ty, _callback(fn))
     return linker
 
 

@@ -53,6 +53,8 @@ class LoadedModule:
     module: wasmtime.Module
     instance_pre: wasmtime.InstancePre
     exports: frozenset
+    #: Whether the module can open files (then calls mount the shared files).
+    uses_files: bool
 
 
 class ModuleCache:
@@ -107,7 +109,9 @@ class ModuleCache:
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
         exports = frozenset(e.name for e in module.exports)
-        return LoadedModule(digest, module, instance_pre, exports)
+        uses_files = any(imp.module == "wasi_snapshot_preview1" and imp.name == "path_open"
+                         for imp in module.imports)
+        return LoadedModule(digest, module, instance_pre, exports, uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
         key = artifact_key(digest, ENGINE_KEY)

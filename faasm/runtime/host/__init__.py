@@ -14,6 +14,8 @@ import threading
 from dataclasses import dataclass
 from typing import Callable
 
+import wasmtime
+
 from faasm.calls import Call
 from faasm.errors import HostCallError
 
@@ -47,17 +49,43 @@ class CallContext:
     #: Longest NUL-terminated string a host function will read from the guest.
     MAX_STRING = 64 * 1024
 
-    def __init__(self, call: Call, *, output_limit: int, conf_flags: frozenset = frozenset(),
-                 services=None):
+    def __init__(self, call: Call, *, output_limit: int, deadline: float,
+                 conf_flags: frozenset = frozenset(), services=None):
         self.call = call
         self.output = b""
         self.output_limit = output_limit
         self.output_truncated = False
+        #: time.monotonic() by which the call must end (for blocking host calls).
+        self.deadline = deadline
         self.conf_flags = conf_flags
-        #: Platform services (state, chaining) given by the worker; None in unit tests.
+        #: Platform services (state, chaining, files): a faasm.runtime.services.Services.
         self.services = services
         self.store = None
         self.memory = None
+        self.exports = None
+        #: Calls this call chained, by ID (so awaiting one can run it inline).
+        self.children: dict[int, Call] = {}
+        #: State values placed in guest memory by the *_ptr calls: key -> (ptr, size).
+        self.mapped: dict[str, tuple[int, int]] = {}
+        self._state = None
+        #: The failure a host call raised (it reaches the guest as a trap).
+        self.error: Exception | None = None
+
+    @property
+    def state(self):
+        """This call's local state tier, made on first use."""
+        if self._state is None:
+            if self.services is None:
+                raise HostCallError("state is not available here")
+            from faasm.state import CallState
+
+            self._state = CallState(self.services.state, self.call.user, self.deadline)
+        return self._state
+
+    def close(self) -> None:
+        """End of call: release what the call still holds (global locks)."""
+        if self._state is not None:
+            self._state.release()
 
     # -- guest memory -------------------------------------------------------
     def _span(self, ptr: int, length: int, what: str) -> int:
@@ -95,6 +123,31 @@ class CallContext:
         except UnicodeDecodeError:
             raise HostCallError(f"{what}: string at pointer {ptr} is not UTF-8") from None
 
+    def place(self, data: bytes, what: str) -> int:
+        """Copy ``data`` into fresh guest memory and return its address.
+
+        Uses the module's exported ``malloc`` when it has one; otherwise grows
+        linear memory and uses the new pages (wasi-libc's allocator copes with
+        memory grown behind its back). The copy lives as long as the call.
+        """
+        size = max(len(data), 1)
+        malloc = self.exports.get("malloc") if self.exports is not None else None
+        if isinstance(malloc, wasmtime.Func):
+            ptr = malloc(self.store, size)
+            if not ptr:
+                raise HostCallError(f"{what}: the function's malloc({size}) returned NULL")
+        else:
+            if self.memory is None:
+                raise HostCallError(f"{what}: the function exports no memory")
+            pages = -(-size // 65536)
+            try:
+                ptr = self.memory.grow(self.store, pages) * 65536
+            except wasmtime.WasmtimeError:
+                raise HostCallError(f"{what}: cannot grow memory by {pages} pages "
+                                    "(memory limit reached)") from None
+        self.write(ptr, data, what)
+        return ptr
+
     def set_output(self, data: bytes) -> None:
         if len(data) > self.output_limit:
             self.output_truncated = True
@@ -124,4 +177,4 @@ def pop() -> None:
 
 
 # Register the built-in host functions.
-from faasm.runtime.host import io  # noqa: E402,F401
+from faasm.runtime.host import chain, io, state  # noqa: E402,F401

@@ -25,3 +25,20 @@ def get_idx(ctx: CallContext) -> int:
 @host_function("__faasm_conf_flag", "i32", "i32")
 def conf_flag(ctx: CallContext, key: int) -> int:
     return int(ctx.read_string(key, "__faasm_conf_flag") in ctx.conf_flags)
+
+
+def _write_string(ctx: CallContext, buf: int, buf_len: int, text: str, what: str) -> None:
+    """Copy ``text`` NUL-terminated into [buf, buf+buf_len), truncating to fit."""
+    buf_len &= 0xFFFFFFFF
+    if buf_len:
+        ctx.write(buf, text.encode()[: buf_len - 1] + b"\x00", what)
+
+
+@host_function("__faasm_get_py_user", "i32 i32")
+def get_py_user(ctx: CallContext, buf: int, buf_len: int) -> None:
+    _write_string(ctx, buf, buf_len, ctx.call.user, "__faasm_get_py_user")
+
+
+@host_function("__faasm_get_py_func", "i32 i32")
+def get_py_func(ctx: CallContext, buf: int, buf_len: int) -> None:
+    _write_string(ctx, buf, buf_len, ctx.call.function, "__faasm_get_py_func")

@@ -1,0 +1,174 @@
+"""State host calls: the call's local tier and the global values in Redis.
+
+Values placed in guest memory by the ``*_ptr`` calls stay there for the call:
+the guest may change them through the pointer, so every host call on such a
+key first reads the guest copy back, and after changing the local copy
+writes it out again.
+"""
+
+from faasm.runtime.host import CallContext, host_function
+
+
+def _key(ctx: CallContext, ptr: int, what: str) -> str:
+    return ctx.read_string(ptr, what)
+
+
+def _sync_in(ctx: CallContext, key: str) -> None:
+    """Refresh the local copy from guest memory if the guest holds a pointer to it."""
+    if key in ctx.mapped:
+        ptr, size = ctx.mapped[key]
+        local = ctx.state.value(key)
+        local.data[:size] = ctx.read(ptr, size, "state pointer")
+
+
+def _sync_out(ctx: CallContext, key: str) -> None:
+    if key in ctx.mapped:
+        ptr, size = ctx.mapped[key]
+        ctx.write(ptr, bytes(ctx.state.value(key).data[:size]), "state pointer")
+
+
+def _map(ctx: CallContext, key: str, total_len: int) -> int:
+    """The guest address of the key's local copy (placed on first use)."""
+    local = ctx.state.value(key, total_len)
+    mapped = ctx.mapped.get(key)
+    if mapped is None or mapped[1] < len(local.data):
+        ptr = ctx.place(bytes(local.data), "state pointer")
+        ctx.mapped[key] = (ptr, len(local.data))
+        return ptr
+    _sync_in(ctx, key)
+    return mapped[0]
+
+
+@host_function("__faasm_read_state", "i32 i32 i32", "i32")
+def read_state(ctx, key_ptr, buf, buf_len):
+    key = _key(ctx, key_ptr, "__faasm_read_state")
+    _sync_in(ctx, key)
+    data = ctx.state.read(key)
+    n = min(len(data), buf_len & 0xFFFFFFFF)
+    ctx.write(buf, data[:n], "__faasm_read_state")
+    return len(data)
+
+
+@host_function("__faasm_read_state_ptr", "i32 i32", "i32")
+def read_state_ptr(ctx, key_ptr, total_len):
+    return _map(ctx, _key(ctx, key_ptr, "__faasm_read_state_ptr"), total_len)
+
+
+@host_function("__faasm_write_state", "i32 i32 i32")
+def write_state(ctx, key_ptr, data, length):
+    key = _key(ctx, key_ptr, "__faasm_write_state")
+    ctx.state.write(key, ctx.read(data, length, "__faasm_write_state"))
+    ctx.mapped.pop(key, None)
+
+
+@host_function("__faasm_write_state_offset", "i32 i32 i32 i32 i32")
+def write_state_offset(ctx, key_ptr, total_len, offset, data, length):
+    key = _key(ctx, key_ptr, "__faasm_write_state_offset")
+    _sync_in(ctx, key)
+    ctx.state.write_offset(key, total_len, offset,
+                           ctx.read(data, length, "__faasm_write_state_offset"))
+    _sync_out(ctx, key)
+
+
+@host_function("__faasm_read_state_offset", "i32 i32 i32 i32 i32")
+def read_state_offset(ctx, key_ptr, total_len, offset, buf, length):
+    key = _key(ctx, key_ptr, "__faasm_read_state_offset")
+    _sync_in(ctx, key)
+    ctx.write(buf, ctx.state.read_offset(key, total_len, offset, length),
+              "__faasm_read_state_offset")
+
+
+@host_function("__faasm_read_state_offset_ptr", "i32 i32 i32 i32", "i32")
+def read_state_offset_ptr(ctx, key_ptr, total_len, offset, length):
+    key = _key(ctx, key_ptr, "__faasm_read_state_offset_ptr")
+    ctx.state.read_offset(key, total_len, offset, length)  # checks the slice
+    return _map(ctx, key, total_len) + offset
+
+
+@host_function("__faasm_flag_state_dirty", "i32 i32")
+def flag_state_dirty(ctx, key_ptr, total_len):
+    ctx.state.flag_dirty(_key(ctx, key_ptr, "__faasm_flag_state_dirty"), total_len)
+
+
+@host_function("__faasm_flag_state_offset_dirty", "i32 i32 i32 i32")
+def flag_state_offset_dirty(ctx, key_ptr, total_len, offset, length):
+    ctx.state.flag_offset_dirty(_key(ctx, key_ptr, "__faasm_flag_state_offset_dirty"),
+                                total_len, offset, length)
+
+
+@host_function("__faasm_push_state", "i32")
+def push_state(ctx, key_ptr):
+    key = _key(ctx, key_ptr, "__faasm_push_state")
+    _sync_in(ctx, key)
+    ctx.state.push(key)
+
+
+@host_function("__faasm_push_state_partial", "i32")
+def push_state_partial(ctx, key_ptr):
+    key = _key(ctx, key_ptr, "__faasm_push_state_partial")
+    _sync_in(ctx, key)
+    ctx.state.push_partial(key)
+
+
+@host_function("__faasm_pull_state", "i32 i32")
+def pull_state(ctx, key_ptr, total_len):
+    key = _key(ctx, key_ptr, "__faasm_pull_state")
+    ctx.state.pull(key, total_len)
+    _sync_out(ctx, key)
+
+
+@host_function("__faasm_append_state", "i32 i32 i32")
+def append_state(ctx, key_ptr, data, length):
+    ctx.state.append(_key(ctx, key_ptr, "__faasm_append_state"),
+                     ctx.read(data, length, "__faasm_append_state"))
+
+
+@host_function("__faasm_read_appended_state", "i32 i32 i32 i32")
+def read_appended_state(ctx, key_ptr, buf, buf_len, n_elems):
+    data = ctx.state.read_appended(_key(ctx, key_ptr, "__faasm_read_appended_state"), n_elems)
+    ctx.write(buf, data[: buf_len & 0xFFFFFFFF], "__faasm_read_appended_state")
+
+
+@host_function("__faasm_clear_appended_state", "i32")
+def clear_appended_state(ctx, key_ptr):
+    ctx.state.clear_appended(_key(ctx, key_ptr, "__faasm_clear_appended_state"))
+
+
+@host_function("__faasm_write_state_from_file", "i32 i32", "i32")
+def write_state_from_file(ctx, key_ptr, path_ptr):
+    key = _key(ctx, key_ptr, "__faasm_write_state_from_file")
+    path = ctx.read_string(path_ptr, "__faasm_write_state_from_file")
+    data = ctx.services.files.read_for_call(path)
+    ctx.state.write(key, data)
+    ctx.mapped.pop(key, None)
+    return len(data)
+
+
+@host_function("__faasm_lock_state_global", "i32")
+def lock_state_global(ctx, key_ptr):
+    ctx.state.lock_global(_key(ctx, key_ptr, "__faasm_lock_state_global"))
+
+
+@host_function("__faasm_unlock_state_global", "i32")
+def unlock_state_global(ctx, key_ptr):
+    ctx.state.unlock_global(_key(ctx, key_ptr, "__faasm_unlock_state_global"))
+
+
+@host_function("__faasm_lock_state_read", "i32")
+def lock_state_read(ctx, key_ptr):
+    ctx.state.lock_local(_key(ctx, key_ptr, "__faasm_lock_state_read"))
+
+
+@host_function("__faasm_unlock_state_read", "i32")
+def unlock_state_read(ctx, key_ptr):
+    ctx.state.unlock_local(_key(ctx, key_ptr, "__faasm_unlock_state_read"))
+
+
+@host_function("__faasm_lock_state_write", "i32")
+def lock_state_write(ctx, key_ptr):
+    ctx.state.lock_local(_key(ctx, key_ptr, "__faasm_lock_state_write"))
+
+
+@host_function("__faasm_unlock_state_write", "i32")
+def unlock_state_write(ctx, key_ptr):
+    ctx.state.unlock_local(_key(ctx, key_ptr, "__faasm_unlock_state_write"))

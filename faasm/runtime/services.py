@@ -1,0 +1,16 @@
+"""What the host interface needs from the platform, gathered for one worker."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from faasm.chaining import Chaining
+from faasm.files import CallFiles
+from faasm.state import GlobalState
+
+
+@dataclass
+class Services:
+    state: GlobalState
+    files: CallFiles
+    chaining: Chaining | None = None

@@ -1,0 +1,68 @@
+"""Everything one worker process needs to run calls, assembled after the fork."""
+
+from __future__ import annotations
+
+from faasm import redisdb
+from faasm.calls import Call, CallResult
+from faasm.chaining import Chaining, Dispatcher
+from faasm.errors import CallFailed, FaasmError
+from faasm.files import CallFiles
+from faasm.functions import Functions
+from faasm.records import CallRecords
+from faasm.runtime.executor import WasmRuntime
+from faasm.runtime.services import Services
+from faasm.settings import Settings
+from faasm.state import GlobalState
+from faasm.storage import open_storage
+
+#: How long past its own timeout a claim on a call outlives a runner that died.
+CLAIM_MARGIN = 60.0
+
+
+class CallRunner:
+    """Runs calls in this process: wasm now, Python once its runtime is set up."""
+
+    def __init__(self, settings: Settings, dispatcher: Dispatcher):
+        self.settings = settings
+        self.dispatcher = dispatcher
+        storage = open_storage(settings.storage)
+        client = redisdb.connect(settings)
+        self.records = CallRecords(client, settings.key_prefix, settings.result_retention)
+        self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
+                                 self.claim_ttl)
+        services = Services(state=GlobalState(client, settings.key_prefix),
+                            files=CallFiles(storage), chaining=self.chaining)
+        self.wasm = WasmRuntime(settings, storage, services)
+
+    def claim_ttl(self, call: Call) -> float:
+        return (call.timeout or self.settings.call_timeout) + CLAIM_MARGIN
+
+    def execute(self, call: Call) -> CallResult:
+        """Run ``call``; every failure, a vanished function included, is CallFailed."""
+        try:
+            if call.python:
+                raise CallFailed("Python functions cannot run yet on this platform version")
+            return self.wasm.execute(call)
+        except CallFailed:
+            raise
+        except FaasmError as exc:
+            raise CallFailed(exc.reason) from None
+
+    def take(self, call: Call) -> bool:
+        """Claim a chained call for a worker that received its message.
+
+        False if a call awaiting it ran it inline instead (its outcome is then
+        already stored). A claim held by a task is this very message's earlier
+        delivery, whose worker died: the call is run again.
+        """
+        ttl = self.claim_ttl(call)
+        won, holder = self.records.claim(call.id, CallRecords.TASK, ttl)
+        if won:
+            return True
+        if holder == CallRecords.INLINE and self.dispatcher.wait(call.id, ttl) is not None:
+            return False
+        self.records.reclaim(call.id, CallRecords.TASK, ttl)
+        return True
+
+    def flush(self) -> None:
+        self.wasm.flush()
