@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from faasm.errors import FaasmError
 from faasm.settings import PROJECT_ROOT, get_settings
@@ -113,18 +114,20 @@ def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
 
     cache = cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
-    # zig builds the C (or C++) runtime libraries on first use of each.
-    warm_marker = cache / (".warm-c++" if cxx else ".warm-c")
+    # zig builds wasi-libc (and libc++ for C++) on first use, once per language
+    # and optimisation mode: warn then, as that build takes 20-40 s.
+    language = "C++" if cxx else "C"
+    warm_marker = cache / f".warm-{language.lower()}{opt}"
     if not warm_marker.exists():
-        print(f"faasm build: the first {'C++' if cxx else 'C'} build compiles the wasi "
-              f"runtime libraries into {cache}; it may take a minute", file=sys.stderr)
+        print(f"faasm build: the first {language} {opt} build compiles the wasi runtime "
+              f"libraries into {cache}; it may take a minute", file=sys.stderr)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, ZIG_GLOBAL_CACHE_DIR=str(cache), ZIG_LOCAL_CACHE_DIR=str(cache))
     command = compiler_command(sources, output, cxx=cxx, opt=opt, extra=extra)
     try:
         done = subprocess.run(command, env=env, stdin=subprocess.DEVNULL,
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, check=False)
     except OSError as exc:  # pragma: no cover - the interpreter itself is missing
         raise BuildError(f"cannot run the compiler: {exc}") from None
     if done.returncode != 0:
@@ -132,6 +135,10 @@ def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
         if "No module named ziglang" in done.stderr:
             raise BuildError("the ziglang package is not installed: "
                              "pip install -r requirements.txt", done.stderr)
+        undefined = sorted(set(re.findall(r"undefined symbol: (\S+)", done.stderr)))
+        if undefined:
+            raise BuildError(f"linking {names} failed: undefined {', '.join(undefined)} "
+                             f"(Faasm host calls come from <faasm/faasm.h>)", done.stderr)
         raise BuildError(f"compiling {names} failed", done.stderr)
     if done.stderr:  # warnings: show them as a compiler would
         sys.stderr.write(done.stderr)
