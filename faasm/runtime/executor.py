@@ -128,7 +128,10 @@ class WasmRuntime:
                 target = target.get(store, ctx.call.func_ptr)
                 if not isinstance(target, wasmtime.Func):
                     raise CallFailed(f"Function table has no function at {ctx.call.func_ptr}")
-            target(store)
+            returned = target(store)
+            if isinstance(returned, int) and returned != 0:  # a FAASM_FUNC's return code
+                raise CallFailed(self._reason(f"Function returned {returned}", ctx, limits,
+                                              stderr))
         except wasmtime.ExitTrap as exc:
             if exc.code != 0:
                 raise CallFailed(self._reason(f"Function exited with code {exc.code}",

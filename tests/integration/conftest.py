@@ -28,6 +28,19 @@ def platform(redis_url, tmp_path_factory):
         plat.stop()
 
 
+@pytest.fixture(scope="session")
+def examples(tmp_path_factory):
+    """The C/C++ examples built to wasm with the SDK toolchain, by name."""
+    from faasm.settings import PROJECT_ROOT
+    from faasm.toolchain import build
+
+    out = tmp_path_factory.mktemp("examples")
+    sources = sorted((PROJECT_ROOT / "examples").glob("*.c*"))
+    return {src.stem + ("_cpp" if src.suffix == ".cpp" else ""):
+            build([src], out / f"{src.stem}{src.suffix}.wasm").read_bytes()
+            for src in sources}
+
+
 @pytest.fixture
 def upload(platform):
     def put(user, function, wasm):
