@@ -9,6 +9,9 @@ _IMPORTS = '''
  (import "env" "__faasm_write_output" (func $write_output (param i32 i32)))
  (import "env" "__faasm_get_idx" (func $get_idx (result i32)))
  (import "env" "__faasm_conf_flag" (func $conf_flag (param i32) (result i32)))
+'''
+
+_COMMON = '''
  (memory (export "memory") 1)
  (func $print (param $ptr i32) (param $len i32)
    (i32.store (i32.const 0) (local.get $ptr)) (i32.store (i32.const 4) (local.get $len))
@@ -16,9 +19,14 @@ _IMPORTS = '''
 '''
 
 
-def module(body: str) -> bytes:
+#: Importing path_open makes the runtime give a module wasmtime's whole WASI.
+PATH_OPEN = '''(import "wasi_snapshot_preview1" "path_open"
+   (func $path_open (param i32 i32 i32 i32 i32 i64 i64 i32 i32) (result i32)))'''
+
+
+def module(body: str, imports: str = "") -> bytes:
     """A module with the common imports, memory and $print, plus ``body``."""
-    return wasmtime.wat2wasm(f"(module {_IMPORTS} {body})")
+    return wasmtime.wat2wasm(f"(module {_IMPORTS} {imports} {_COMMON} {body})")
 
 
 #: Prints "hello from wasm" and sets the output to "out:" + input.
@@ -68,15 +76,17 @@ BAD_POINTER = module('''
  (func (export "_start") (call $write_output (i32.const 0x7fff0000) (i32.const 16)))
 ''')
 
-#: Prints 100,000 bytes per iteration, 100 times (10 MB of stdout).
-FLOOD = module('''
+_FLOOD = '''
  (func (export "_start") (local $i i32)
    (drop (memory.grow (i32.const 2)))
    (loop $l
      (call $print (i32.const 1024) (i32.const 100000))
      (local.set $i (i32.add (local.get $i) (i32.const 1)))
      (br_if $l (i32.lt_u (local.get $i) (i32.const 100)))))
-''')
+'''
+#: Prints 100,000 bytes per iteration, 100 times (10 MB of stdout).
+FLOOD = module(_FLOOD)
+FLOOD_WITH_FILES = module(_FLOOD, imports=PATH_OPEN)
 
 #: Output is the call's entry index as one byte + '0'; exports _faasm_func_1 too.
 IDX = module('''
@@ -100,3 +110,11 @@ UNKNOWN_IMPORT = wasmtime.wat2wasm('''(module
  (import "env" "no_such_function" (func $f))
  (import "other" "thing" (func $g))
  (func (export "_start") (call $f)))''')
+
+#: Like HELLO, but imports path_open, so it runs with wasmtime's whole WASI
+#: (stdout through a sealed memfd instead of the fd_write host call).
+HELLO_WITH_FILES = module('''
+ (data (i32.const 100) "hello from wasm\\n")
+ (func (export "_start")
+   (call $print (i32.const 100) (i32.const 16))
+   (call $write_output (i32.const 100) (i32.const 5)))''', imports=PATH_OPEN)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import wasmtime
@@ -12,6 +11,7 @@ from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import BoundedCapture, write_output_to
+from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.engine import get_engine
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
@@ -19,27 +19,9 @@ from faasm.runtime.modules import LoadedModule, ModuleCache
 from faasm.settings import Settings
 from faasm.storage import Storage
 
-TRUNCATED = BoundedCapture.MARKER
+TRUNCATED = StreamCapture.MARKER
 #: Guest name of the shared-files directory: C's fopen("faasm://x") opens x in it.
 SHARED_PREOPEN = "faasm:"
-
-
-class _Captures:
-    """Per-thread stdout/stderr captures, one pair per nesting depth (inline chains)."""
-
-    def __init__(self, limit: int):
-        self.limit = limit
-        self.free: list[tuple[BoundedCapture, BoundedCapture]] = []
-
-    def take(self) -> tuple[BoundedCapture, BoundedCapture]:
-        pair = self.free.pop() if self.free else (
-            BoundedCapture("stdout", self.limit), BoundedCapture("stderr", self.limit))
-        pair[0].reset()
-        pair[1].reset()
-        return pair
-
-    def give_back(self, pair) -> None:
-        self.free.append(pair)
 
 
 class WasmRuntime:
@@ -49,20 +31,16 @@ class WasmRuntime:
         self.settings = settings
         self.services = services
         self.engine = get_engine()
-        self.linker = build_linker(self.engine)
-        self.modules = ModuleCache(storage, self.engine, self.linker, known_import)
+        # Modules that open files keep wasmtime's whole WASI (see host/stdio.py).
+        self.linkers = {False: build_linker(self.engine),
+                        True: build_linker(self.engine, override_wasi=False)}
+        self.modules = ModuleCache(storage, self.engine, self.linkers.__getitem__, known_import)
         self.files = CallFiles(storage)
         self.ticker = EpochTicker(self.engine)
-        self._local = threading.local()
+        self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
     def flush(self) -> None:
         self.modules.flush()
-
-    def _captures(self) -> _Captures:
-        captures = getattr(self._local, "captures", None)
-        if captures is None:
-            captures = self._local.captures = _Captures(self.settings.stdout_limit)
-        return captures
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""
@@ -78,19 +56,21 @@ class WasmRuntime:
         store.set_epoch_deadline(limits.deadline_ticks())
         wasi = wasmtime.WasiConfig()
         wasi.argv = [call.function]
+        memfds = None
         if loaded.uses_files:
             shared = self.files.host_dir()
             if shared is not None:
                 wasi.preopen_dir(str(shared), SHARED_PREOPEN)
-        captures = self._captures()
-        stdout, stderr = pair = captures.take()
-        write_output_to(wasi, stdout.fd, stderr.fd)
+            memfds = self._take_memfds()
+            write_output_to(wasi, memfds[0].fd, memfds[1].fd)
         store.set_wasi(wasi)
 
         ctx = host.CallContext(call, output_limit=limits.output,
                                deadline=time.monotonic() + limits.timeout,
                                conf_flags=self.settings.conf_flags, services=self.services)
         ctx.store = store
+        ctx.stdout, ctx.stderr = stdout, stderr = memfds or (StreamCapture(limits.stdout),
+                                                             StreamCapture(limits.stdout))
         host.push(ctx)
         try:
             self._run(ctx, loaded, entry, limits, stderr)
@@ -103,7 +83,20 @@ class WasmRuntime:
         finally:
             host.pop()
             ctx.close()
-            captures.give_back(pair)
+            if memfds is not None:
+                self._file_captures.append(memfds)
+
+    def _take_memfds(self) -> tuple[BoundedCapture, BoundedCapture]:
+        """Sealed memfds for the stdio of a module that opens files (reused; one pair
+        per call in flight, as inline chained calls nest)."""
+        if self._file_captures:
+            pair = self._file_captures.pop()
+        else:
+            limit = self.settings.stdout_limit
+            pair = (BoundedCapture("stdout", limit), BoundedCapture("stderr", limit))
+        pair[0].reset()
+        pair[1].reset()
+        return pair
 
     def _entry(self, call: Call, loaded: LoadedModule) -> str:
         if call.func_ptr is not None:
@@ -117,7 +110,7 @@ class WasmRuntime:
         return entry
 
     def _run(self, ctx: host.CallContext, loaded: LoadedModule, entry: str, limits: Limits,
-             stderr: BoundedCapture) -> None:
+             stderr) -> None:
         store = ctx.store
         try:
             instance = loaded.instance_pre.instantiate(store)
@@ -152,7 +145,7 @@ class WasmRuntime:
                                           ctx, limits, stderr)) from None
 
     def _reason(self, reason: str, ctx: host.CallContext, limits: Limits,
-                stderr: BoundedCapture) -> str:
+                stderr) -> str:
         """Add what explains a failure: a memory limit hit, the last line of stderr."""
         if ctx.memory is not None:
             used = ctx.memory.data_len(ctx.store)

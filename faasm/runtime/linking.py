@@ -13,9 +13,7 @@ import wasmtime
 
 from faasm.errors import CallFailed, FaasmError, HostCallError
 from faasm.runtime.capi import define_unchecked, new_trap
-from faasm.runtime.host import HOST_FUNCTIONS, HostFunction, current
-
-WASI_MODULES = ("wasi_snapshot_preview1",)
+from faasm.runtime.host import HOST_FUNCTIONS, WASI, HostFunction, current
 _TYPES = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
 
 
@@ -41,17 +39,28 @@ def _callback(fn: HostFunction):
     return call
 
 
-def build_linker(engine: wasmtime.Engine) -> wasmtime.Linker:
+def build_linker(engine: wasmtime.Engine, override_wasi: bool = True) -> wasmtime.Linker:
+    """WASI, with the registered host functions defined beside it.
+
+    With ``override_wasi``, the registered WASI functions (stdio capture)
+    replace wasmtime's own; without, wasmtime's WASI is used whole.
+    """
+    linker = wasi_linker(engine)
+    linker.allow_shadowing = True
+    for fn in HOST_FUNCTIONS.values():
+        if fn.module == WASI and not override_wasi:
+            continue
+        ty = wasmtime.FuncType([_TYPES[p] for p in fn.params], [_TYPES[r] for r in fn.results])
+        define_unchecked(linker, fn.module, fn.name, ty, _callback(fn))
+    return linker
+
+
+def wasi_linker(engine: wasmtime.Engine) -> wasmtime.Linker:
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
-    for fn in HOST_FUNCTIONS.values():
-        ty = wasmtime.FuncType([_TYPES[p] for p in fn.params], [_TYPES[r] for r in fn.results])
-        define_unchecked(linker, "env", fn.name, ty, _callback(fn))
     return linker
 
 
 def known_import(module: str, name: str) -> bool:
     """Whether the linker defines this import (WASI, or a Faasm host function)."""
-    if module in WASI_MODULES:
-        return True
-    return module == "env" and name in HOST_FUNCTIONS
+    return module == WASI or (module, name) in HOST_FUNCTIONS

@@ -60,11 +60,12 @@ class LoadedModule:
 class ModuleCache:
     """Per-process cache of linked modules, keyed by content hash."""
 
-    def __init__(self, storage: Storage, engine: wasmtime.Engine, linker: wasmtime.Linker,
-                 known_imports):
+    def __init__(self, storage: Storage, engine: wasmtime.Engine, linkers, known_imports):
+        """``linkers(uses_files)`` gives the linker for a module that does or does not
+        open files (they differ in how stdout is captured)."""
         self.storage = storage
         self.engine = engine
-        self.linker = linker
+        self.linkers = linkers
         self.known_imports = known_imports  # (module, name) -> bool
         self._by_hash: dict[str, LoadedModule] = {}
         self._by_function: dict[tuple[str, str], tuple[str, LoadedModule]] = {}
@@ -104,13 +105,13 @@ class ModuleCache:
                    if not self.known_imports(imp.module, imp.name)]
         if unknown:
             raise CallFailed("Function imports unknown host functions: " + ", ".join(unknown))
+        uses_files = any(imp.module == "wasi_snapshot_preview1" and imp.name == "path_open"
+                         for imp in module.imports)
         try:
-            instance_pre = self.linker.instantiate_pre(module)
+            instance_pre = self.linkers(uses_files).instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
         exports = frozenset(e.name for e in module.exports)
-        uses_files = any(imp.module == "wasi_snapshot_preview1" and imp.name == "path_open"
-                         for imp in module.imports)
         return LoadedModule(digest, module, instance_pre, exports, uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:

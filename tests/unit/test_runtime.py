@@ -125,3 +125,14 @@ def test_runtime_survives_failures(runtime, storage):
         with pytest.raises(CallFailed):
             run(runtime, storage, bad)
         assert run(runtime, storage, wat.HELLO, b"ok").output == b"out:ok"
+
+
+def test_stdout_of_modules_that_open_files(runtime, storage):
+    result = run(runtime, storage, wat.HELLO_WITH_FILES)
+    assert (result.output, result.stdout) == (b"hello", b"hello from wasm\n")
+    assert run(runtime, storage, wat.HELLO_WITH_FILES).stdout == b"hello from wasm\n"
+
+
+def test_stdout_flood_of_modules_that_open_files_is_bounded(runtime, storage):
+    result = run(runtime, storage, wat.FLOOD_WITH_FILES)
+    assert result.stdout == b"\x00" * 1000 + b"\n[truncated: 1000 byte limit]\n"

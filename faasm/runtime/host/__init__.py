@@ -22,22 +22,28 @@ from faasm.errors import HostCallError
 
 @dataclass(frozen=True)
 class HostFunction:
+    module: str
     name: str
     params: tuple[str, ...]
     results: tuple[str, ...]
     impl: Callable
 
 
-#: Every host function, by import name.
-HOST_FUNCTIONS: dict[str, HostFunction] = {}
+#: Every host function, by (import module, import name).
+HOST_FUNCTIONS: dict[tuple[str, str], HostFunction] = {}
+
+WASI = "wasi_snapshot_preview1"
 
 
-def host_function(name: str, params: str = "", results: str = ""):
-    """Register ``impl`` as ``env.<name>``; signatures are space-separated wasm types."""
+def host_function(name: str, params: str = "", results: str = "", module: str = "env"):
+    """Register ``impl`` as ``<module>.<name>``; signatures are space-separated wasm types.
+
+    Functions registered under the WASI module replace wasmtime's own.
+    """
 
     def register(impl: Callable) -> Callable:
-        HOST_FUNCTIONS[name] = HostFunction(name, tuple(params.split()),
-                                            tuple(results.split()), impl)
+        HOST_FUNCTIONS[(module, name)] = HostFunction(module, name, tuple(params.split()),
+                                                      tuple(results.split()), impl)
         return impl
 
     return register
@@ -70,6 +76,8 @@ class CallContext:
         self._state = None
         #: The failure a host call raised (it reaches the guest as a trap).
         self.error: Exception | None = None
+        #: The guest's stdout and stderr captures (set by the executor).
+        self.stdout = self.stderr = None
 
     @property
     def state(self):
@@ -177,4 +185,4 @@ def pop() -> None:
 
 
 # Register the built-in host functions.
-from faasm.runtime.host import chain, io, state  # noqa: E402,F401
+from faasm.runtime.host import chain, io, state, stdio  # noqa: E402,F401
