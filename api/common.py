@@ -83,3 +83,20 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     if len(data) > limit:
         raise TooLarge(f"Body is over the {limit} byte limit")
     return data
+
+
+class Ping:
+    """``GET /ping`` → ``PONG``: the API process answers (it checks nothing behind it)."""
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        plain(resp, "PONG")
+
+
+class OpenAPIDocument:
+    """``GET /openapi.json``: the API's OpenAPI document (built once, by the factory)."""
+
+    def __init__(self, document: dict):
+        self.document = document
+
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        resp.media = self.document

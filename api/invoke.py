@@ -6,12 +6,14 @@ Run it with ``gunicorn 'api.invoke:get_app()'``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import falcon
 
-from api.common import create_falcon_app, plain, read_body
+from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.openapi import invoke_document
 from faasm import redisdb
-from faasm.calls import CallStatus, RequestKind, parse_invoke
+from faasm.calls import CallStatus, RequestKind, parse_call_id, parse_invoke
 from faasm.errors import CallFailed
 from faasm.functions import Functions
 from faasm.records import CallRecords
@@ -68,9 +70,34 @@ class Invoke:
             plain(resp, result.response_body())
 
 
+class CallReport:
+    """``GET /status/{call_id}``: the call's status as JSON (beyond Faasm's API)."""
+
+    def __init__(self, deps: InvokeDeps):
+        self.deps = deps
+
+    def on_get(self, req, resp, call_id: str) -> None:
+        call_id = parse_call_id(call_id)
+        record = self.deps.records.get(call_id)  # 404 never issued, 410 expired
+        resp.media = {"id": call_id, "user": record.get("user"),
+                      "function": record.get("function"),
+                      "python": record.get("python") == "1",
+                      "submitted": _iso(record.get("submitted")),
+                      **self.deps.queue.report(call_id)}
+
+
+def _iso(timestamp: str | None) -> str | None:
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(float(timestamp), timezone.utc).isoformat()
+
+
 def create_app(deps: InvokeDeps) -> falcon.App:
     app = create_falcon_app()
     app.add_route("/", Invoke(deps))
+    app.add_route("/status/{call_id}", CallReport(deps))
+    app.add_route("/ping", Ping())
+    app.add_route("/openapi.json", OpenAPIDocument(invoke_document()))
     return app
 
 

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 
 import falcon
 
-from api.common import create_falcon_app, plain, read_body
+from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.openapi import upload_document
 from faasm import redisdb
 from faasm.files import SharedFiles
 from faasm.functions import Functions
@@ -31,11 +32,10 @@ class WasmFunction:
         self.deps = deps
 
     def on_put(self, req, resp, user: str, function: str) -> None:
-        from faasm.runtime.engine import get_engine
         from faasm.runtime.modules import upload_wasm
 
         data = read_body(req, self.deps.settings.max_upload_bytes)
-        upload_wasm(self.deps.functions.storage, get_engine(), user, function, data)
+        upload_wasm(self.deps.functions.storage, user, function, data)
         plain(resp, "Function upload complete\n")
 
     def on_get(self, req, resp, user: str, function: str) -> None:
@@ -89,6 +89,8 @@ def create_app(deps: UploadDeps) -> falcon.App:
     app.add_route("/p/{user}/{function}", PythonFunction(deps))
     app.add_route("/s/{user}/{key}", StateValue(deps))
     app.add_route("/file", SharedFile(deps))
+    app.add_route("/ping", Ping())
+    app.add_route("/openapi.json", OpenAPIDocument(upload_document()))
     return app
 
 

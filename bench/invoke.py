@@ -29,14 +29,13 @@ ROUNDS, PER_ROUND = 5, 200
 def worker_cost(data_dir: Path) -> tuple[list[float], list[float]]:
     """In-process: (whole execute incl. module lookup, instance+run+stdout only)."""
     from faasm.calls import Call
-    from faasm.runtime.engine import get_engine
     from faasm.runtime.executor import WasmRuntime
     from faasm.runtime.modules import upload_wasm
     from faasm.settings import Settings
     from faasm.storage import open_storage
 
     storage = open_storage(str(data_dir / "inproc"))
-    upload_wasm(storage, get_engine(), "bench", "hello", wat.HELLO)
+    upload_wasm(storage, "bench", "hello", wat.HELLO)
     runtime = WasmRuntime(Settings(), storage)
     call = Call(id=1, user="bench", function="hello", input=b"x" * 1024)
     whole, run_only = [], []

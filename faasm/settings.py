@@ -46,6 +46,12 @@ def _bool(raw: str) -> bool:
     raise ValueError("expected true/false")
 
 
+def _choice(raw: str, allowed: tuple[str, ...]) -> str:
+    if raw not in allowed:
+        raise ValueError(f"expected one of {', '.join(allowed)}")
+    return raw
+
+
 def _positive(parse):
     def checked(raw: str):
         value = parse(raw)
@@ -75,6 +81,9 @@ class Settings:
     storage_url: str = _env(
         "STORAGE", "shared storage for functions and files: a directory path; "
         "defaults to <data dir>/storage", "")
+    python_cache_path: str = _env(
+        "PYTHON_CACHE", "compiled Python runtime (CPython for WASI, compiled once per machine: "
+        "~75 s, ~2.3 GB); defaults to <data dir>/python-cache", "")
     bind_host: str = _env(
         "BIND_HOST", "address the APIs and Flower listen on (0.0.0.0 for other hosts)",
         "127.0.0.1")
@@ -96,6 +105,11 @@ class Settings:
     queue_grace: float = _env(
         "QUEUE_GRACE", "how long a sync call may wait in the queue before its limit "
         "starts counting, seconds", 30.0, _positive(float))
+    timeout_mode: str = _env(
+        "TIMEOUT_MODE", "how a call's wall clock is enforced: `kill` (the worker's pool "
+        "process is killed at the limit; no cost while running) or `epoch` (wasmtime epoch "
+        "checks in the code; works in any pool, slows tight loops up to 3x)", "kill",
+        lambda raw: _choice(raw, ("kill", "epoch")))
     memory_limit: int = _env(
         "MEMORY_LIMIT", "linear memory a call may use, bytes", GiB, _positive(int))
     output_limit: int = _env(
@@ -126,6 +140,11 @@ class Settings:
     @property
     def storage(self) -> str:
         return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def python_cache(self) -> Path:
+        return Path(self.python_cache_path) if self.python_cache_path else (
+            self.data_dir / "python-cache")
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -13,11 +13,12 @@ import contextlib
 import celery
 import kombu.exceptions
 import redis
+from celery.exceptions import TimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 from kombu import Queue
 
-from faasm.calls import Call, CallResult, CallStatus
+from faasm.calls import Call, CallResult, CallStatus, b64encode
 from faasm.errors import CallFailed, FaasmError, Unavailable
 from faasm.settings import Settings, get_settings
 
@@ -29,6 +30,10 @@ FLUSH_COMMAND = "faasm_flush"
 #: ahead of them (MEASURED.md, pitfall 2); workers consume both.
 SYNC_QUEUE = "faasm-sync"
 ASYNC_QUEUE = "faasm-async"
+#: Seconds past a call's timeout after which its pool process is killed
+#: (Celery's hard time limit): the wall-clock limit, enforced from outside
+#: the instance in FAASM_TIMEOUT_MODE=kill, and a backstop in epoch mode.
+KILL_GRACE = {"kill": 0.5, "epoch": 10.0}
 
 
 def create_celery(settings: Settings) -> celery.Celery:
@@ -72,7 +77,9 @@ class CallQueue:
     def submit(self, call: Call, sync: bool) -> AsyncResult:
         """Send ``call`` to the workers. If the broker refuses it, record the call
         as failed (so it is never RUNNING forever) and raise Unavailable."""
-        options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE}
+        limit = min(call.timeout or self.settings.call_timeout, self.settings.max_call_timeout)
+        options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE,
+                   "time_limit": limit + KILL_GRACE[self.settings.timeout_mode]}
         if sync:
             # Expire in the queue rather than run after the caller gave up.
             options["expires"] = self.settings.queue_grace
@@ -104,6 +111,32 @@ class CallQueue:
         return self._outcome(call_id, AsyncResult(str(call_id), app=self.app),
                              raise_failure=False)
 
+    def report(self, call_id: int) -> dict:
+        """The call's outcome as JSON-ready fields, for ``GET /status/{id}``.
+
+        ``output`` and ``stdout`` are text when they are UTF-8, else base64
+        (``output_encoding``/``stdout_encoding`` say which); ``timings`` and
+        ``worker`` come from the stored result, ``finished`` is when the
+        result was stored (ISO 8601, UTC).
+        """
+        result = AsyncResult(str(call_id), app=self.app)
+        status, outcome = self._outcome(call_id, result, raise_failure=False)
+        report = {"status": status.value, "output": "", "output_encoding": "utf-8",
+                  "stdout": "", "stdout_encoding": "utf-8", "error": None,
+                  "timings": {}, "worker": None, "finished": None}
+        if status is CallStatus.RUNNING:
+            return report
+        with _reachable("Result backend"):
+            done = result.date_done
+        report["finished"] = done.isoformat() if hasattr(done, "isoformat") else done
+        if status is CallStatus.FAILED:
+            report["error"] = outcome
+            return report
+        for name in ("output", "stdout"):
+            report[name], report[f"{name}_encoding"] = _text_or_base64(getattr(outcome, name))
+        report.update(timings=outcome.timings, worker=outcome.worker or None)
+        return report
+
     def _outcome(self, call_id: int, result: AsyncResult, raise_failure: bool = True):
         with _reachable("Result backend"):
             state = result.state
@@ -134,9 +167,20 @@ def _reachable(what: str):
         raise Unavailable(f"{what} unavailable: {exc}") from None
 
 
+def _text_or_base64(data: bytes) -> tuple[str, str]:
+    """(text, "utf-8") when ``data`` decodes as UTF-8, else (base64, "base64")."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return b64encode(data), "base64"
+
+
 def failure_reason(exc: object, state: str) -> str:
     if isinstance(exc, FaasmError):
         return exc.reason
+    if isinstance(exc, TimeLimitExceeded):
+        limit = float(exc.args[0]) - KILL_GRACE[get_settings().timeout_mode]
+        return f"Call timed out: exceeded its {limit:g} s timeout"
     if state == "REVOKED":
         return "Call expired in the queue before a worker took it"
     text = str(exc).strip() or type(exc).__name__

@@ -1,4 +1,4 @@
-"""The process's wasmtime Engine and the fingerprint of its settings."""
+"""The process's wasmtime Engines and the fingerprints of their settings."""
 
 from __future__ import annotations
 
@@ -9,37 +9,43 @@ from importlib.metadata import version
 
 import wasmtime
 
-#: Engine settings. Precompiled artifacts only load into an engine built with
-#: the same ones, so they are part of every artifact's key (ENGINE_KEY).
-ENGINE_SETTINGS = {
-    "cranelift_opt_level": "speed",
-    "epoch_interruption": True,
-}
+from faasm.settings import get_settings
 
 WASMTIME_VERSION = version("wasmtime")
 
-#: Names artifacts: changes whenever wasmtime or the engine settings change.
-ENGINE_KEY = hashlib.sha256(
-    repr((WASMTIME_VERSION, sorted(ENGINE_SETTINGS.items()))).encode()).hexdigest()[:16]
-
 _lock = threading.Lock()
-_engine: wasmtime.Engine | None = None
-_engine_pid = 0
+_engines: dict[bool, tuple[wasmtime.Engine, int]] = {}
 
 
-def make_config() -> wasmtime.Config:
-    config = wasmtime.Config()
-    for name, value in ENGINE_SETTINGS.items():
-        setattr(config, name, value)
-    return config
+def engine_settings(epoch: bool) -> dict:
+    """Engine settings. Epoch checks are compiled in only when timeouts are
+    enforced that way (FAASM_TIMEOUT_MODE=epoch): they slow tight loops up to
+    3x (bench/host.py). Precompiled artifacts only load into an engine built
+    with the same settings, so they are part of every artifact's key."""
+    return {"cranelift_opt_level": "speed", "epoch_interruption": epoch}
 
 
-def get_engine() -> wasmtime.Engine:
+def default_epoch() -> bool:
+    return get_settings().timeout_mode == "epoch"
+
+
+def engine_key(epoch: bool | None = None) -> str:
+    """Names artifacts: changes whenever wasmtime or the engine settings change."""
+    epoch = default_epoch() if epoch is None else epoch
+    settings = sorted(engine_settings(epoch).items())
+    return hashlib.sha256(repr((WASMTIME_VERSION, settings)).encode()).hexdigest()[:16]
+
+
+def get_engine(epoch: bool | None = None) -> wasmtime.Engine:
     """This process's engine, built on first use (and again after a fork)."""
-    global _engine, _engine_pid
-    if _engine is None or _engine_pid != os.getpid():
+    epoch = default_epoch() if epoch is None else epoch
+    made = _engines.get(epoch)
+    if made is None or made[1] != os.getpid():
         with _lock:
-            if _engine is None or _engine_pid != os.getpid():
-                _engine = wasmtime.Engine(make_config())
-                _engine_pid = os.getpid()
-    return _engine
+            made = _engines.get(epoch)
+            if made is None or made[1] != os.getpid():
+                config = wasmtime.Config()
+                for name, value in engine_settings(epoch).items():
+                    setattr(config, name, value)
+                made = _engines[epoch] = (wasmtime.Engine(config), os.getpid())
+    return made[0]

@@ -12,7 +12,7 @@ from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import BoundedCapture, write_output_to
 from faasm.runtime.host.stdio import StreamCapture
-from faasm.runtime.engine import get_engine
+from faasm.runtime.engine import engine_key, get_engine
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
@@ -30,11 +30,13 @@ class WasmRuntime:
     def __init__(self, settings: Settings, storage: Storage, services=None):
         self.settings = settings
         self.services = services
-        self.engine = get_engine()
+        self.epoch = settings.timeout_mode == "epoch"
+        self.engine = get_engine(self.epoch)
         # Modules that open files keep wasmtime's whole WASI (see host/stdio.py).
         self.linkers = {False: build_linker(self.engine),
                         True: build_linker(self.engine, override_wasi=False)}
-        self.modules = ModuleCache(storage, self.engine, self.linkers.__getitem__, known_import)
+        self.modules = ModuleCache(storage, self.engine, engine_key(self.epoch),
+                                   self.linkers.__getitem__, known_import)
         self.files = CallFiles(storage)
         self.ticker = EpochTicker(self.engine)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
@@ -50,10 +52,12 @@ class WasmRuntime:
         limits = Limits.for_call(self.settings, call.timeout)
         loaded_at = time.perf_counter()
 
-        self.ticker.ensure_running()
         store = wasmtime.Store(self.engine)
         store.set_limits(memory_size=limits.memory)
-        store.set_epoch_deadline(limits.deadline_ticks())
+        if self.epoch:
+            self.ticker.ensure_running()
+            store.set_epoch_deadline(limits.deadline_ticks())
+        # Otherwise the worker's pool process is killed at the limit (workers/app.py).
         wasi = wasmtime.WasiConfig()
         wasi.argv = [call.function]
         memfds = None

@@ -16,7 +16,7 @@ import wasmtime
 
 from faasm.errors import BadRequest, CallFailed, NotFound
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
-from faasm.runtime.engine import ENGINE_KEY
+from faasm.runtime.engine import engine_key, get_engine
 from faasm.storage import Storage
 
 
@@ -30,17 +30,17 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
         raise BadRequest(f"Invalid wasm: {first}") from None
 
 
-def upload_wasm(storage: Storage, engine: wasmtime.Engine, user: str, function: str,
-                data: bytes) -> str:
+def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
+                epoch: bool | None = None) -> str:
     """Validate, precompile and store a function; returns its content hash.
 
     The artifact is written before the wasm, so a worker that sees the new
     wasm always finds its machine code ready.
     """
     key = wasm_key(user, function)  # validates the names first
-    module = compile_module(engine, data)
+    module = compile_module(get_engine(epoch), data)
     digest = content_hash(data)
-    storage.write(artifact_key(digest, ENGINE_KEY), bytes(module.serialize()))
+    storage.write(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
     storage.write(key, data)
     return digest
 
@@ -60,11 +60,13 @@ class LoadedModule:
 class ModuleCache:
     """Per-process cache of linked modules, keyed by content hash."""
 
-    def __init__(self, storage: Storage, engine: wasmtime.Engine, linkers, known_imports):
+    def __init__(self, storage: Storage, engine: wasmtime.Engine, engine_key: str, linkers,
+                 known_imports):
         """``linkers(uses_files)`` gives the linker for a module that does or does not
         open files (they differ in how stdout is captured)."""
         self.storage = storage
         self.engine = engine
+        self.engine_key = engine_key
         self.linkers = linkers
         self.known_imports = known_imports  # (module, name) -> bool
         self._by_hash: dict[str, LoadedModule] = {}
@@ -100,7 +102,7 @@ class ModuleCache:
                 module = compile_module(self.engine, data)
             except BadRequest as exc:
                 raise CallFailed(str(exc)) from None
-            self.storage.write(artifact_key(digest, ENGINE_KEY), bytes(module.serialize()))
+            self.storage.write(artifact_key(digest, self.engine_key), bytes(module.serialize()))
         unknown = [f"{imp.module}.{imp.name}" for imp in module.imports
                    if not self.known_imports(imp.module, imp.name)]
         if unknown:
@@ -115,7 +117,7 @@ class ModuleCache:
         return LoadedModule(digest, module, instance_pre, exports, uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
-        key = artifact_key(digest, ENGINE_KEY)
+        key = artifact_key(digest, self.engine_key)
         path = self.storage.local_path(key)
         try:
             if path is not None:

@@ -5,7 +5,7 @@ import pytest
 from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.functions import artifact_key, content_hash
-from faasm.runtime.engine import ENGINE_KEY, get_engine
+from faasm.runtime.engine import engine_key
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.modules import upload_wasm
 from faasm.settings import MiB, Settings
@@ -20,13 +20,14 @@ def storage(tmp_path):
 
 @pytest.fixture
 def runtime(storage):
+    # Epoch mode: in-process calls have no pool process to kill at their timeout.
     settings = Settings().replace(memory_limit=64 * MiB, stdout_limit=1000, output_limit=1000,
-                                  conf_flags=frozenset({"fast"}))
+                                  conf_flags=frozenset({"fast"}), timeout_mode="epoch")
     return WasmRuntime(settings, storage)
 
 
 def run(runtime, storage, wasm, input=b"", **call):
-    upload_wasm(storage, get_engine(), "t", "f", wasm)
+    upload_wasm(storage, "t", "f", wasm, epoch=True)
     return runtime.execute(Call(id=1, user="t", function="f", input=input, **call))
 
 
@@ -42,8 +43,9 @@ def test_each_call_gets_fresh_stdout(runtime, storage):
 
 
 def test_upload_stores_precompiled_artifact(storage):
-    upload_wasm(storage, get_engine(), "t", "f", wat.ECHO)
-    assert storage.exists(artifact_key(content_hash(wat.ECHO), ENGINE_KEY))
+    upload_wasm(storage, "t", "f", wat.ECHO, epoch=True)
+    assert storage.exists(artifact_key(content_hash(wat.ECHO), engine_key(True)))
+    assert not storage.exists(artifact_key(content_hash(wat.ECHO), engine_key(False)))
 
 
 @pytest.mark.parametrize("data, reason", [
@@ -53,7 +55,7 @@ def test_upload_stores_precompiled_artifact(storage):
 ])
 def test_upload_rejects_bad_wasm(storage, data, reason):
     with pytest.raises(BadRequest, match=reason):
-        upload_wasm(storage, get_engine(), "t", "f", data)
+        upload_wasm(storage, "t", "f", data, epoch=True)
     assert not storage.exists("functions/t/f/function.wasm")
 
 

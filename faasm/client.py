@@ -1,0 +1,394 @@
+"""A Python client of the platform's HTTP API: the upload API and the invoke API.
+
+    from faasm.client import Client
+
+    client = Client()                        # 127.0.0.1 and the configured ports
+    client.upload("demo", "hello", Path("hello.wasm"))
+    client.invoke("demo", "hello", "hi")     # -> b"..." (output, then stdout)
+    call_id = client.invoke_async("demo", "hello")
+    client.wait(call_id).output              # polls GET /status/{id} with backoff
+
+Every error is a :class:`ClientError` carrying the HTTP status and the
+server's one-line reason; :class:`CallFailed` when the function failed,
+:class:`Unreachable` when nothing answers at the API's address. The client
+classes also derive from the matching core errors (``faasm.errors.NotFound``
+...), so one ``except`` catches a failure wherever it was raised.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import BinaryIO
+
+import requests
+
+from faasm import errors
+
+#: Bytes to send: bytes as they are, str as UTF-8 text, a Path's file, or an open binary file.
+Data = bytes | str | PurePath | BinaryIO
+#: ``progress(done_bytes, total_bytes)``, called as a body is sent or received.
+Progress = Callable[[int, int], None]
+
+CONNECT_TIMEOUT = 5.0
+#: How long an answer may take (not sync calls: the platform bounds those itself).
+READ_TIMEOUT = 30.0
+#: Uploads are validated and precompiled before the answer: a big module takes a while.
+UPLOAD_READ_TIMEOUT = 300.0
+#: ``wait``'s polling interval: from the first to the last, growing by the factor.
+POLL_FIRST, POLL_FACTOR, POLL_MAX = 0.05, 1.5, 1.0
+CHUNK = 64 * 1024
+_DEFAULT = object()  # "the client's read timeout", as None means "no read timeout"
+
+
+class ClientError(errors.FaasmError):
+    """A request failed; ``status`` is the HTTP status (None if no answer came)."""
+
+    def __init__(self, reason: str, status: int | None = None, url: str = ""):
+        super().__init__(reason)
+        self.status = status
+        self.url = url
+
+
+class BadRequest(ClientError, errors.BadRequest):
+    """400: a bad name, path, body or field."""
+
+
+class NotFound(ClientError, errors.NotFound):
+    """404: no such function, state value, shared file or call."""
+
+
+class Expired(ClientError, errors.Expired):
+    """410: the call's record passed the platform's result retention."""
+
+
+class TooLarge(ClientError, errors.TooLarge):
+    """413: the body is over the platform's upload limit."""
+
+
+class Unavailable(ClientError, errors.Unavailable):
+    """503: the API answers, but Redis or the broker behind it does not."""
+
+
+class ServerError(ClientError):
+    """Any other 5xx: a bug or a crash on the platform's side."""
+
+
+class CallFailed(ClientError, errors.CallFailed):
+    """The function failed (trap, non-zero exit, limit, timeout); ``reason`` says how."""
+
+    def __init__(self, reason: str, status: int | None = 500, url: str = "",
+                 call_id: int | None = None):
+        super().__init__(reason, status, url)
+        self.call_id = call_id
+
+
+class Unreachable(ClientError):
+    """Nothing answered at the API's address (connection refused, timed out)."""
+
+
+class WaitTimeout(ClientError, TimeoutError):
+    """:meth:`Client.wait` gave up before the call ended (the call goes on)."""
+
+
+_STATUS_ERRORS = {400: BadRequest, 404: NotFound, 410: Expired, 413: TooLarge,
+                  503: Unavailable}
+
+
+def error_for(response: requests.Response) -> ClientError:
+    """The typed error for a failed answer, with the server's one-line reason."""
+    text = response.content.decode("utf-8", "replace").strip()
+    reason = text.splitlines()[0] if text else response.reason or f"HTTP {response.status_code}"
+    if response.status_code == 500 and reason.startswith("FAILED: "):
+        return CallFailed(reason[len("FAILED: "):], 500, response.url)
+    cls = _STATUS_ERRORS.get(response.status_code)
+    if cls is None:
+        cls = ServerError if response.status_code >= 500 else ClientError
+    return cls(reason, response.status_code, response.url)
+
+
+def _unreachable(url: str, exc: requests.RequestException) -> Unreachable:
+    """A short reason (requests' own messages run to several lines of repr)."""
+    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
+    if found:
+        detail = found.group(1).strip()
+    elif isinstance(exc, requests.Timeout):
+        detail = "timed out"
+    else:
+        detail = type(exc).__name__
+    base = re.match(r"https?://[^/]+", url)
+    return Unreachable(f"cannot reach {base.group(0) if base else url}: {detail}", None, url)
+
+
+@dataclass
+class CallReport:
+    """A call's status as ``GET /status/{id}`` tells it."""
+
+    id: int
+    status: str  # RUNNING, SUCCESS or FAILED
+    output: bytes = b""
+    stdout: bytes = b""
+    error: str | None = None
+    timings: dict = field(default_factory=dict)
+    worker: str | None = None
+    user: str | None = None
+    function: str | None = None
+    submitted: str | None = None
+    finished: str | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.status != "RUNNING"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "SUCCESS"
+
+    @classmethod
+    def from_json(cls, data: dict) -> "CallReport":
+        def decoded(name: str) -> bytes:
+            text = data.get(name) or ""
+            if data.get(f"{name}_encoding") == "base64":
+                return base64.b64decode(text)
+            return text.encode("utf-8", "surrogatepass")
+
+        return cls(id=int(data["id"]), status=data["status"], output=decoded("output"),
+                   stdout=decoded("stdout"), error=data.get("error"),
+                   timings=data.get("timings") or {}, worker=data.get("worker"),
+                   user=data.get("user"), function=data.get("function"),
+                   submitted=data.get("submitted"), finished=data.get("finished"))
+
+
+def default_urls() -> tuple[str, str]:
+    """(upload URL, invoke URL) of the platform as this machine's settings place it."""
+    from faasm.settings import get_settings
+
+    settings = get_settings()
+    host = settings.bind_host
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    elif ":" in host:
+        host = f"[{host}]"
+    return (f"http://{host}:{settings.upload_port}", f"http://{host}:{settings.invoke_port}")
+
+
+class _Reader:
+    """A body requests sends with a Content-Length, reporting each chunk it reads."""
+
+    def __init__(self, stream: BinaryIO, total: int, progress: Progress):
+        self.stream, self.total, self.progress, self.sent = stream, total, progress, 0
+
+    def __len__(self) -> int:
+        return self.total
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self.stream.read(CHUNK if size is None or size < 0 else size)
+        self.sent += len(chunk)
+        self.progress(self.sent, self.total)
+        return chunk
+
+
+def _open(data: Data) -> tuple[BinaryIO, int, bool]:
+    """(stream, size, whether we opened it) for any :data:`Data`."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    if isinstance(data, (bytes, bytearray, memoryview)):
+        return io.BytesIO(data), len(data), False
+    if isinstance(data, PurePath):
+        stream = open(data, "rb")
+        return stream, os.fstat(stream.fileno()).st_size, True
+    try:
+        size = os.fstat(data.fileno()).st_size - data.tell()
+    except (AttributeError, OSError, io.UnsupportedOperation):
+        content = data.read()
+        return io.BytesIO(content), len(content), False
+    return data, size, False
+
+
+class Client:
+    """The platform's HTTP API from Python. URLs default to :func:`default_urls`."""
+
+    def __init__(self, upload_url: str | None = None, invoke_url: str | None = None, *,
+                 session: requests.Session | None = None, timeout: float = READ_TIMEOUT):
+        if upload_url is None or invoke_url is None:
+            default_upload, default_invoke = default_urls()
+            upload_url, invoke_url = upload_url or default_upload, invoke_url or default_invoke
+        self.upload_url = upload_url.rstrip("/")
+        self.invoke_url = invoke_url.rstrip("/")
+        self.session = session or requests.Session()
+        self.timeout = timeout
+
+    # -- transport --------------------------------------------------------
+
+    def _request(self, method: str, url: str, *, timeout: float | None | object = _DEFAULT,
+                 **kwargs) -> requests.Response:
+        read = self.timeout if timeout is _DEFAULT else timeout
+        try:
+            response = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, read),
+                                            **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise _unreachable(url, exc) from None
+        if response.status_code >= 400:
+            raise error_for(response)
+        return response
+
+    def _put(self, url: str, data: Data, progress: Progress | None = None,
+             headers: dict | None = None) -> str:
+        stream, size, opened = _open(data)
+        try:
+            body = _Reader(stream, size, progress) if progress else stream.read()
+            return self._request("PUT", url, data=body, headers=headers,
+                                 timeout=UPLOAD_READ_TIMEOUT).text
+        finally:
+            if opened:
+                stream.close()
+
+    def _get(self, url: str, progress: Progress | None = None,
+             headers: dict | None = None) -> bytes:
+        if progress is None:
+            return self._request("GET", url, headers=headers).content
+        with self._request("GET", url, headers=headers, stream=True) as response:
+            total = int(response.headers.get("Content-Length") or 0)
+            chunks, received = [], 0
+            for chunk in response.iter_content(CHUNK):
+                chunks.append(chunk)
+                received += len(chunk)
+                progress(received, total)
+            return b"".join(chunks)
+
+    def _invoke(self, body: dict, timeout: float | None | object = _DEFAULT
+                ) -> requests.Response:
+        return self._request("POST", self.invoke_url + "/", json=body, timeout=timeout)
+
+    # -- functions, state, shared files (upload API) ----------------------
+
+    def upload(self, user: str, function: str, wasm: Data,
+               progress: Progress | None = None) -> str:
+        """Upload a wasm function; the server's answer (``Function upload complete``)."""
+        return self._put(f"{self.upload_url}/f/{user}/{function}", wasm, progress)
+
+    def download(self, user: str, function: str, progress: Progress | None = None) -> bytes:
+        """The wasm of a function, exactly as uploaded."""
+        return self._get(f"{self.upload_url}/f/{user}/{function}", progress)
+
+    def upload_python(self, user: str, function: str, source: Data,
+                      progress: Progress | None = None) -> str:
+        """Upload a Python function's source."""
+        return self._put(f"{self.upload_url}/p/{user}/{function}", source, progress)
+
+    def download_python(self, user: str, function: str) -> bytes:
+        """A Python function's source, exactly as uploaded."""
+        return self._get(f"{self.upload_url}/p/{user}/{function}")
+
+    def put_state(self, user: str, key: str, value: Data,
+                  progress: Progress | None = None) -> str:
+        """Set the global state value of ``(user, key)``."""
+        return self._put(f"{self.upload_url}/s/{user}/{key}", value, progress)
+
+    def get_state(self, user: str, key: str, progress: Progress | None = None) -> bytes:
+        """The global state value of ``(user, key)``."""
+        return self._get(f"{self.upload_url}/s/{user}/{key}", progress)
+
+    def put_file(self, path: str, data: Data, progress: Progress | None = None) -> str:
+        """Store a shared file at ``path`` (functions see it at ``faasm://<path>``)."""
+        return self._put(f"{self.upload_url}/file", data, progress, {"FilePath": path})
+
+    def get_file(self, path: str, progress: Progress | None = None) -> bytes:
+        """The shared file at ``path``."""
+        return self._get(f"{self.upload_url}/file", progress, {"FilePath": path})
+
+    # -- calls (invoke API) ------------------------------------------------
+
+    @staticmethod
+    def call_body(user: str, function: str, input: bytes | str = b"", *,
+                  python: bool = False, timeout: float | None = None) -> dict:
+        """Faasm's JSON for a call (Python functions in Faasm's own form)."""
+        if python:
+            body = {"user": "python", "function": "py_func", "python": True,
+                    "py_user": user, "py_func": function}
+        else:
+            body = {"user": user, "function": function}
+        if isinstance(input, str):
+            body["input_data"] = input
+        else:
+            try:
+                body["input_data"] = bytes(input).decode("utf-8")
+            except UnicodeDecodeError:
+                body["input_data_b64"] = base64.b64encode(input).decode("ascii")
+        if timeout is not None:
+            body["timeout"] = timeout
+        return body
+
+    def invoke(self, user: str, function: str, input: bytes | str = b"", *,
+               python: bool = False, timeout: float | None = None) -> bytes:
+        """Call and wait: the output followed by captured stdout. CallFailed if it fails."""
+        body = self.call_body(user, function, input, python=python, timeout=timeout)
+        return self._invoke(body, timeout=None).content  # the platform bounds the wait
+
+    def invoke_async(self, user: str, function: str, input: bytes | str = b"", *,
+                     python: bool = False, timeout: float | None = None) -> int:
+        """Start a call; its call ID."""
+        body = self.call_body(user, function, input, python=python, timeout=timeout)
+        body["async"] = True
+        return int(self._invoke(body).text.strip())
+
+    def status(self, call_id: int) -> bytes:
+        """Faasm's status answer: ``RUNNING``, ``SUCCESS: <output>`` or ``FAILED: <reason>``."""
+        return self._invoke({"status": True, "id": call_id}).content
+
+    def status_json(self, call_id: int) -> dict:
+        """``GET /status/{id}`` as the platform answers it (JSON)."""
+        return self._request("GET", f"{self.invoke_url}/status/{call_id}").json()
+
+    def call_status(self, call_id: int) -> CallReport:
+        """The call's status, output, stdout, error, timings and worker (``/status/{id}``)."""
+        return CallReport.from_json(self.status_json(call_id))
+
+    def wait(self, call_id: int, timeout: float | None = None,
+             on_poll: Callable[[CallReport, float], None] | None = None) -> CallReport:
+        """Poll until the call ends, with backoff; its report if it succeeded.
+
+        Raises CallFailed (with ``call_id``) if it failed, WaitTimeout after
+        ``timeout`` seconds (None waits as long as the call runs). ``on_poll``
+        gets each report and the seconds elapsed.
+        """
+        started = time.monotonic()
+        interval = POLL_FIRST
+        while True:
+            report = self.call_status(call_id)
+            elapsed = time.monotonic() - started
+            if on_poll is not None:
+                on_poll(report, elapsed)
+            if report.status == "FAILED":
+                raise CallFailed(report.error or "call failed", 500,
+                                 f"{self.invoke_url}/status/{call_id}", call_id)
+            if report.done:
+                return report
+            if timeout is not None and elapsed + interval > timeout:
+                raise WaitTimeout(f"call {call_id} still RUNNING after {elapsed:.1f} s",
+                                  None, f"{self.invoke_url}/status/{call_id}")
+            time.sleep(interval)
+            interval = min(interval * POLL_FACTOR, POLL_MAX)
+
+    def flush(self) -> int:
+        """Drop every worker's cached modules and files; how many workers answered."""
+        text = self._invoke({"flush": True}).text
+        found = re.search(r"\d+", text)
+        return int(found.group(0)) if found else 0
+
+    def ping(self) -> dict[str, float]:
+        """Round-trip seconds of ``GET /ping`` on each API; Unreachable if one is down."""
+        times = {}
+        for name, base in (("upload", self.upload_url), ("invoke", self.invoke_url)):
+            started = time.perf_counter()
+            text = self._request("GET", f"{base}/ping", timeout=5.0).text
+            if text.strip() != "PONG":
+                raise ServerError(f"{base}/ping answered {text[:40]!r}, not PONG", 200, base)
+            times[name] = time.perf_counter() - started
+        return times

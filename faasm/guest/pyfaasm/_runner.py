@@ -1,0 +1,155 @@
+"""The entry runner: one call of an uploaded Python function, inside the sandbox.
+
+The host runs ``from pyfaasm import _runner; _runner.main()`` as the one turn
+of a fresh sandbox. :func:`main` asks the host for the call (the source, the
+input, the entry point), then runs it:
+
+- a chained call (``entry`` set) runs the file as module ``faasm_function``,
+  then calls that top-level function with the input bytes (or with no
+  argument if it takes none);
+- a main call of a file that defines a top-level ``faasm_main`` runs the file
+  as module ``faasm_function``, then calls ``faasm_main()``;
+- any other main call runs the file as ``__main__``, like ``python file.py``,
+  so its top-level code (``if __name__ == "__main__":`` blocks included) is
+  the function.
+
+Return values are ignored: the output is what ``set_output`` set. What the
+function prints is the call's stdout. ``sys.exit(0)`` (or ``None``) ends the
+call successfully; any other exit status or an uncaught exception fails it:
+the host gets a one-line reason (``Uncaught ZeroDivisionError: division by
+zero (u/f.py, line 3, in faasm_main)``) and the full traceback, which is
+also printed to stderr.
+"""
+
+import gc
+import linecache
+import sys
+
+from pyfaasm import core
+
+MAIN = "faasm_main"
+#: The module name of a function that is not run as a script.
+MODULE = "faasm_function"
+#: Longest exception message kept in the one-line reason.
+MAX_MESSAGE = 400
+
+
+def main():
+    head, payload = core._request("start")
+    size = head["source_len"]
+    filename = head["filename"]
+    entry = head.get("entry")
+    core._input = payload[size:]
+    module = None
+    failure = None
+    try:
+        source = payload[:size].decode("utf-8")
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        code = compile(source, filename, "exec", dont_inherit=True)
+        as_script = entry is None and not _defines(code, MAIN)
+        module = _new_module("__main__" if as_script else MODULE, filename)
+        core._functions = module.__dict__
+        exec(code, module.__dict__)
+        if entry is not None:
+            failure = _run_entry(module.__dict__, entry, filename)
+        elif not as_script:
+            failure = _run_entry(module.__dict__, MAIN, filename, with_input=False)
+    except SystemExit as exc:
+        failure = _exit_failure(exc)
+    except BaseException as exc:  # noqa: BLE001 - the user's code may raise anything
+        failure = _exception_failure(exc, filename)
+    if failure is not None:
+        _report(*failure)
+    _finish(module)
+
+
+def _defines(code, name):
+    """Whether the module's own code defines a function ``name`` (at top level)."""
+    return any(type(const) is type(code) and const.co_name == name for const in code.co_consts)
+
+
+def _new_module(name, filename):
+    module = type(sys)(name)
+    module.__file__ = filename
+    module.__builtins__ = __builtins__
+    sys.modules[name] = module
+    return module
+
+
+def _run_entry(namespace, name, filename, with_input=True):
+    target = namespace.get(name)
+    if not callable(target):
+        return (f"Function {filename} has no top-level function {name!r}", "", False)
+    code = getattr(target, "__code__", None)
+    if code is not None and code.co_argcount == 0 and not code.co_flags & 0x04:  # no *args
+        with_input = False
+    if with_input:
+        target(core._input)
+    else:
+        target()
+    return None
+
+
+def _exit_failure(exc):
+    status = exc.code
+    if status is None or status == 0:
+        return None
+    if isinstance(status, int):
+        return (f"Function exited with code {status}", "", False)
+    return (f"Function exited: {_one_line(str(status))}", "", False)
+
+
+def _exception_failure(exc, filename):
+    kind = type(exc).__name__
+    message = _one_line(str(exc))
+    reason = f"Uncaught {kind}: {message}" if message else f"Uncaught {kind}"
+    where = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == filename:
+            where = tb
+        tb = tb.tb_next
+    if where is not None:
+        reason += f" ({filename}, line {where.tb_lineno}, in {where.tb_frame.f_code.co_name})"
+    try:
+        import traceback  # imported only on failure: it costs ~25 ms in the sandbox
+
+        text = "".join(traceback.format_exception(exc))
+    except BaseException:  # noqa: BLE001 - out of memory, most likely
+        text = reason + "\n"
+    try:
+        sys.stderr.write(text)
+    except BaseException:  # noqa: BLE001
+        pass
+    return (reason, text, isinstance(exc, MemoryError))
+
+
+def _one_line(text):
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    text = " | ".join(lines)
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "..."
+
+
+def _report(reason, traceback_text, memory):
+    try:
+        core._request("fail", traceback_text.encode("utf-8", "replace"), reason=reason,
+                      memory=memory)
+    except BaseException:  # noqa: BLE001 - the host then reads the exit status and stderr
+        print(reason, file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+def _finish(module):
+    """Close what the function left open: the sandbox ends without Python's shutdown,
+    so a file still referenced from a global would never be flushed."""
+    try:
+        if module is not None:
+            module.__dict__.clear()
+        core._functions = {}
+        gc.collect()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
