@@ -1,6 +1,8 @@
 """``make bench``: run every benchmark, one after the other."""
 
-from bench import invoke
+from bench import host, invoke
 
 if __name__ == "__main__":
     invoke.main()
+    print()
+    host.main()
