@@ -18,33 +18,37 @@ from faasm.redisdb import available
 
 
 class CallRecords:
+    #: INCR the counter and write the new call's record, in one round trip.
+    _ISSUE = """
+    local id = redis.call('INCR', KEYS[1])
+    local key = ARGV[1] .. id
+    redis.call('HSET', key, unpack(ARGV, 3))
+    redis.call('EXPIRE', key, ARGV[2])
+    return id
+    """
+
     def __init__(self, client: redis.Redis, prefix: str, retention: int):
         self.client = client
         self.counter_key = f"{prefix}:call-id"
         self.record_prefix = f"{prefix}:call:"
         self.retention = retention
+        self._issue = client.register_script(self._ISSUE)
 
     def next_id(self) -> int:
         with available():
             return int(self.client.incr(self.counter_key))
 
-    def record(self, call: Call) -> None:
-        """Remember that ``call`` was issued; expires with the result retention."""
-        key = f"{self.record_prefix}{call.id}"
+    def issue(self, call_fields: dict) -> Call:
+        """A new call with a fresh ID, recorded; the record expires with the retention."""
+        call = Call(id=0, **call_fields)
         fields = {"user": call.user, "function": call.function,
                   "python": int(call.python), "submitted": time.time()}
         if call.parent:
             fields["parent"] = call.parent
+        flat = [str(item) for pair in fields.items() for item in pair]
         with available():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hset(key, mapping=fields)
-            pipe.expire(key, self.retention)
-            pipe.execute()
-
-    def issue(self, call_fields: dict) -> Call:
-        """A new call with a fresh ID, recorded."""
-        call = Call(id=self.next_id(), **call_fields)
-        self.record(call)
+            call.id = int(self._issue(keys=[self.counter_key],
+                                      args=[self.record_prefix, self.retention, *flat]))
         return call
 
     def get(self, call_id: int) -> dict:

@@ -1,0 +1,114 @@
+"""Chaining's claim protocol against a real Redis, with an in-memory dispatcher."""
+
+import time
+import uuid
+
+import pytest
+import redis
+
+from faasm.calls import Call, CallResult
+from faasm.chaining import Chaining, Outcome
+from faasm.errors import BadRequest, CallFailed, CallTimedOut
+from faasm.records import CallRecords
+
+
+class MemoryDispatcher:
+    def __init__(self):
+        self.queued, self.outcomes = [], {}
+
+    def submit(self, call):
+        self.queued.append(call)
+
+    def wait(self, call_id, timeout):
+        if call_id not in self.outcomes:
+            time.sleep(min(timeout, 0.01))
+        return self.outcomes.get(call_id)
+
+    def store(self, call_id, outcome):
+        self.outcomes[call_id] = outcome
+
+
+class AnyFunction:
+    def resolve(self, user, function, python):
+        return bool(python)
+
+
+@pytest.fixture
+def records(redis_url):
+    return CallRecords(redis.Redis.from_url(redis_url), f"test-{uuid.uuid4().hex[:8]}", 60)
+
+
+def make(records, execute):
+    dispatcher = MemoryDispatcher()
+    return Chaining(records, AnyFunction(), dispatcher, execute, lambda call: 30), dispatcher
+
+
+def test_awaiting_a_queued_child_runs_it_inline_once(records):
+    ran = []
+
+    def execute(call):
+        ran.append(call.id)
+        return CallResult(output=call.input.upper())
+
+    chaining, dispatcher = make(records, execute)
+    parent = records.issue(dict(user="u", function="f"))
+    child = chaining.chain(parent, "g", b"abc")
+    assert dispatcher.queued == [child] and child.parent == parent.id
+    outcome = chaining.await_call(parent, child.id, time.monotonic() + 5, known=child)
+    assert outcome.result.output == b"ABC" and ran == [child.id]
+    assert dispatcher.outcomes[child.id].ok  # stored for pollers
+    # A worker receiving the message later finds the claim taken.
+    assert records.claim(child.id, CallRecords.TASK, 30) == (False, CallRecords.INLINE)
+
+
+def test_a_child_already_claimed_is_waited_for(records):
+    chaining, dispatcher = make(records, lambda call: pytest.fail("ran twice"))
+    parent = records.issue(dict(user="u", function="f"))
+    child = chaining.chain(parent, "g", b"")
+    assert records.claim(child.id, CallRecords.TASK, 30) == (True, CallRecords.TASK)
+    dispatcher.outcomes[child.id] = Outcome(reason="it failed")
+    outcome = chaining.await_call(parent, child.id, time.monotonic() + 5, known=child)
+    assert not outcome.ok and outcome.reason == "it failed"
+
+
+def test_failed_inline_child_gives_its_reason(records):
+    def execute(call):
+        raise CallFailed("Function exited with code 3")
+
+    chaining, _ = make(records, execute)
+    parent = records.issue(dict(user="u", function="f"))
+    child = chaining.chain(parent, "g", b"")
+    outcome = chaining.await_call(parent, child.id, time.monotonic() + 5, known=child)
+    assert outcome.reason == "Function exited with code 3"
+
+
+def test_await_is_bounded_by_the_callers_deadline(records):
+    chaining, _ = make(records, lambda call: CallResult())
+    parent = records.issue(dict(user="u", function="f"))
+    other = records.issue(dict(user="u", function="g"))  # nobody will finish it
+    started = time.monotonic()
+    with pytest.raises(CallTimedOut):
+        chaining.await_call(parent, other.id, time.monotonic() + 0.2)
+    assert time.monotonic() - started < 2
+
+
+def test_calls_of_other_users_cannot_be_awaited(records):
+    chaining, _ = make(records, lambda call: CallResult())
+    mine = records.issue(dict(user="u", function="f"))
+    theirs = records.issue(dict(user="someone_else", function="f"))
+    with pytest.raises(BadRequest, match="another user"):
+        chaining.await_call(mine, theirs.id, time.monotonic() + 1)
+
+
+def test_inline_child_gets_at_most_the_callers_remaining_time(records):
+    seen = []
+
+    def execute(call):
+        seen.append(call.timeout)
+        return CallResult()
+
+    chaining, _ = make(records, execute)
+    parent = records.issue(dict(user="u", function="f", timeout=60))
+    child = chaining.chain(parent, "g", b"")
+    chaining.await_call(parent, child.id, time.monotonic() + 2, known=child)
+    assert 0 < seen[0] <= 2
