@@ -107,6 +107,12 @@ class CallContext:
                 f"{what}: pointer {ptr} + length {length} is outside guest memory ({size} bytes)")
         return ctypes.addressof(self.memory.data_ptr(self.store).contents) + ptr
 
+    def check(self, ptr: int, length: int, what: str) -> None:
+        """HostCallError unless guest [ptr, ptr+length) is inside memory (0 length is fine)."""
+        length &= 0xFFFFFFFF
+        if length:
+            self._span(ptr, length, what)
+
     def read(self, ptr: int, length: int, what: str = "read") -> bytes:
         length &= 0xFFFFFFFF
         if length == 0:

@@ -6,6 +6,7 @@ from faasm.runtime.host import CallContext, host_function
 @host_function("__faasm_read_input", "i32 i32", "i32")
 def read_input(ctx: CallContext, buf: int, buf_len: int) -> int:
     data = ctx.call.input
+    ctx.check(buf, buf_len, "__faasm_read_input")
     n = min(len(data), buf_len & 0xFFFFFFFF)
     if n:
         ctx.write(buf, data[:n], "__faasm_read_input")

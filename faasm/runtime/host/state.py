@@ -42,6 +42,7 @@ def _map(ctx: CallContext, key: str, total_len: int) -> int:
 @host_function("__faasm_read_state", "i32 i32 i32", "i32")
 def read_state(ctx, key_ptr, buf, buf_len):
     key = _key(ctx, key_ptr, "__faasm_read_state")
+    ctx.check(buf, buf_len, "__faasm_read_state")
     _sync_in(ctx, key)
     data = ctx.state.read(key)
     n = min(len(data), buf_len & 0xFFFFFFFF)
@@ -73,6 +74,7 @@ def write_state_offset(ctx, key_ptr, total_len, offset, data, length):
 @host_function("__faasm_read_state_offset", "i32 i32 i32 i32 i32")
 def read_state_offset(ctx, key_ptr, total_len, offset, buf, length):
     key = _key(ctx, key_ptr, "__faasm_read_state_offset")
+    ctx.check(buf, length, "__faasm_read_state_offset")
     _sync_in(ctx, key)
     ctx.write(buf, ctx.state.read_offset(key, total_len, offset, length),
               "__faasm_read_state_offset")
@@ -125,6 +127,7 @@ def append_state(ctx, key_ptr, data, length):
 
 @host_function("__faasm_read_appended_state", "i32 i32 i32 i32")
 def read_appended_state(ctx, key_ptr, buf, buf_len, n_elems):
+    ctx.check(buf, buf_len, "__faasm_read_appended_state")
     data = ctx.state.read_appended(_key(ctx, key_ptr, "__faasm_read_appended_state"), n_elems)
     ctx.write(buf, data[: buf_len & 0xFFFFFFFF], "__faasm_read_appended_state")
 
