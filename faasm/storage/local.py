@@ -17,6 +17,7 @@ class LocalStorage(Storage):
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
+        self._real_root = os.path.realpath(self.root)
 
     def _path(self, key: str) -> Path:
         # Keys come from faasm.names-validated parts; refuse anything else loudly.
@@ -24,15 +25,31 @@ class LocalStorage(Storage):
             raise ValueError(f"bad storage key {key!r}")
         return self.root / key
 
+    def _inside(self, path: Path) -> bool:
+        """Whether ``path`` resolves inside the root: functions can create symlinks in
+        the shared directory, and none may lead a reader to another host file."""
+        real = os.path.realpath(path)
+        return real.startswith(self._real_root + os.sep)
+
     def read(self, key: str) -> bytes:
+        path = self._path(key)
         try:
-            return self._path(key).read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            if not self._inside(path):
+                raise FileNotFoundError(key)
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, OSError):
             raise NotFound(f"{key} not found") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise NotFound(f"{key} not found")
+        with os.fdopen(fd, "rb") as f:
+            return f.read()
 
     def write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
+            if not self._inside(path):
+                raise BadRequest(f"Cannot write {key}: a parent is a link out of storage")
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir():
                 raise IsADirectoryError(key)
@@ -54,9 +71,12 @@ class LocalStorage(Storage):
             raise
 
     def version(self, key: str) -> str | None:
+        path = self._path(key)
         try:
-            st = os.stat(self._path(key))
+            st = os.lstat(path)
         except (FileNotFoundError, NotADirectoryError):
+            return None
+        if not self._inside(path):
             return None
         if not stat.S_ISREG(st.st_mode):
             return None

@@ -64,3 +64,24 @@ def test_readers_never_see_a_torn_blob(storage):
     done.set()
     reader.join()
     assert seen <= {(1_000_000, b"a", b"a"), (1_000_000, b"b", b"b")}
+
+
+def test_symlinks_never_lead_outside(storage, tmp_path):
+    """A function may create symlinks in the shared directory: reads must not follow
+    them out of the storage root."""
+    if storage.local_path("x") is None:
+        pytest.skip("only local storage has host paths")
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"host file")
+    shared = storage.local_path("shared")
+    shared.mkdir(parents=True, exist_ok=True)
+    (shared / "link").symlink_to(secret)
+    (shared / "rel").symlink_to("../../secret.txt")
+    (shared / "dirlink").symlink_to(tmp_path)
+    for key in ("shared/link", "shared/rel", "shared/dirlink/secret.txt"):
+        with pytest.raises(NotFound):
+            storage.read(key)
+        assert storage.version(key) is None
+    with pytest.raises(BadRequest):
+        storage.write("shared/dirlink/planted.txt", b"x")
+    assert not (tmp_path / "planted.txt").exists()
