@@ -18,6 +18,7 @@ from pathlib import Path
 import redis
 
 from deploy.redis import server_binary
+from faasm.settings import get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -92,6 +93,8 @@ class Platform:
     def __init__(self, redis_url: str, data_dir: Path, concurrency: int = 2, **env):
         self.upload_port, self.invoke_port = free_port(), free_port()
         self.data_dir = data_dir
+        # The machine's compiled Python runtime is shared by every platform started here.
+        env.setdefault("FAASM_PYTHON_CACHE", str(get_settings().python_cache))
         self.env = dict(os.environ, PYTHONPATH=str(ROOT), FAASM_REDIS_URL=redis_url,
                         FAASM_DATA_DIR=str(data_dir), FAASM_UPLOAD_PORT=str(self.upload_port),
                         FAASM_INVOKE_PORT=str(self.invoke_port),

@@ -10,6 +10,7 @@ from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.records import CallRecords
 from faasm.runtime.executor import WasmRuntime
+from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
 from faasm.settings import Settings
 from faasm.state import GlobalState
@@ -20,7 +21,7 @@ CLAIM_MARGIN = 60.0
 
 
 class CallRunner:
-    """Runs calls in this process: wasm now, Python once its runtime is set up."""
+    """Runs calls in this process: wasm, and Python in its WebAssembly sandbox."""
 
     def __init__(self, settings: Settings, dispatcher: Dispatcher):
         self.settings = settings
@@ -33,6 +34,8 @@ class CallRunner:
         services = Services(state=GlobalState(client, settings.key_prefix),
                             files=CallFiles(storage), chaining=self.chaining)
         self.wasm = WasmRuntime(settings, storage, services)
+        self.python = PythonRuntime(settings, storage, services)
+        self.python.prewarm(background=True)
 
     def claim_ttl(self, call: Call) -> float:
         return (call.timeout or self.settings.call_timeout) + CLAIM_MARGIN
@@ -41,7 +44,7 @@ class CallRunner:
         """Run ``call``; every failure, a vanished function included, is CallFailed."""
         try:
             if call.python:
-                raise CallFailed("Python functions cannot run yet on this platform version")
+                return self.python.execute(call)
             return self.wasm.execute(call)
         except CallFailed:
             raise

@@ -49,7 +49,7 @@ def main():
         as_script = entry is None and not _defines(code, MAIN)
         module = _new_module("__main__" if as_script else MODULE, filename)
         core._functions = module.__dict__
-        exec(code, module.__dict__)
+        exec(code, module.__dict__)  # noqa: S102 - running it is the point, sandboxed
         if entry is not None:
             failure = _run_entry(module.__dict__, entry, filename)
         elif not as_script:
@@ -103,10 +103,11 @@ def _exception_failure(exc, filename):
     kind = type(exc).__name__
     message = _one_line(str(exc))
     reason = f"Uncaught {kind}: {message}" if message else f"Uncaught {kind}"
-    where = None
+    first = where = None  # the outermost and innermost frames of the user's file
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == filename:
+            first = first or tb
             where = tb
         tb = tb.tb_next
     if where is not None:
@@ -114,12 +115,14 @@ def _exception_failure(exc, filename):
     try:
         import traceback  # imported only on failure: it costs ~25 ms in the sandbox
 
-        text = "".join(traceback.format_exception(exc))
+        # The traceback from the user's code on: the runner's own frames say nothing.
+        text = "".join(traceback.format_exception(type(exc), exc, first) if first else
+                       traceback.format_exception_only(exc))
     except BaseException:  # noqa: BLE001 - out of memory, most likely
         text = reason + "\n"
     try:
         sys.stderr.write(text)
-    except BaseException:  # noqa: BLE001
+    except BaseException:  # noqa: BLE001, S110 - stderr is only a copy
         pass
     return (reason, text, isinstance(exc, MemoryError))
 
@@ -151,5 +154,5 @@ def _finish(module):
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except BaseException:  # noqa: BLE001
+            except BaseException:  # noqa: BLE001, S110 - the function may have closed it
                 pass

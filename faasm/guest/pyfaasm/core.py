@@ -215,6 +215,5 @@ def await_call_output(call_id):
 # -- shared files ----------------------------------------------------------------
 def shared_path(path):
     """The sandbox path of a shared file: ``faasm://a/b`` (or ``a/b``) -> ``/faasm:/a/b``."""
-    if path.startswith(SHARED_SCHEME):
-        path = path[len(SHARED_SCHEME):]
+    path = path.removeprefix(SHARED_SCHEME)
     return f"{SHARED_ROOT}/{path.lstrip('/')}"

@@ -28,8 +28,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from faasm.errors import BadRequest, CallFailed, FaasmError, HostCallError, NotFound
 from faasm.runtime.host import CallContext
@@ -71,7 +71,7 @@ class Failure:
 
 Reply = tuple[dict, bytes]
 #: Every operation, by name: handler(door, header, payload) -> (reply header, reply payload).
-OPERATIONS: dict[str, Callable[["Door", dict, bytes], Reply]] = {}
+OPERATIONS: dict[str, Callable[[Door, dict, bytes], Reply]] = {}
 
 
 def operation(name: str):

