@@ -1,8 +1,10 @@
 """``make bench``: run every benchmark, one after the other."""
 
-from bench import host, invoke
+from bench import host, invoke, python
 
 if __name__ == "__main__":
     invoke.main()
     print()
     host.main()
+    print()
+    python.main()

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -144,7 +143,6 @@ def main() -> None:
         from faasm.toolchain import build as build_wasm
 
         hello_wasm = build_wasm([hello], tmp / "hello_cpp.wasm").read_bytes()
-        os.environ["FAASM_DATA_DIR"] = str(tmp / "platform")
         times = first_vs_warm(tmp / "platform", hello_wasm)
         native_s, native_out = native_seconds(native)
         rows = [(m, *wasm_seconds(wasm, m)) for m in ("none (kill at limit)", "epoch", "fuel")]
