@@ -9,6 +9,7 @@ Every setting below is chosen on purpose; the README explains each.
 from __future__ import annotations
 
 import contextlib
+import time
 
 import celery
 import kombu.exceptions
@@ -16,6 +17,7 @@ import redis
 from celery.exceptions import TimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
+from celery.states import READY_STATES
 from kombu import Queue
 
 from faasm.calls import Call, CallResult, CallStatus, b64encode
@@ -100,13 +102,8 @@ class CallQueue:
 
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
-        try:
-            with _reachable("Result backend"):
-                result.get(timeout=limit + self.settings.queue_grace + 5, propagate=False,
-                           disable_sync_subtasks=False)
-        except CeleryTimeout:
-            result.backend.remove_pending_result(result)  # stop listening for it
-            raise CallFailed(f"Call {call.id} did not finish in time; poll its status") from None
+        if not await_result(result, limit + self.settings.queue_grace + 5):
+            raise CallFailed(f"Call {call.id} did not finish in time; poll its status")
         return self._outcome(call.id, result)[1]
 
     def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
@@ -158,6 +155,34 @@ class CallQueue:
             replies = self.app.control.broadcast(
                 FLUSH_COMMAND, reply=True, timeout=self.settings.flush_timeout)
         return len(replies or [])
+
+
+def await_result(result: AsyncResult, timeout: float) -> bool:
+    """Wait until ``result`` is ready (True) or ``timeout`` passes (False).
+
+    Waits on the backend's notification, and every second also reads the
+    stored result: a notification lost while Redis restarts must not leave a
+    caller waiting for nothing. Redis being away only pauses the wait.
+    """
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            try:
+                result.get(timeout=min(remaining, 1.0), propagate=False,
+                           disable_sync_subtasks=False)
+                return True
+            except CeleryTimeout:
+                if result.state in READY_STATES:
+                    return True
+            except (redis.ConnectionError, redis.TimeoutError, ConnectionError,
+                    kombu.exceptions.OperationalError):
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+    finally:
+        if not result.ready():
+            result.backend.remove_pending_result(result)  # stop listening for it
 
 
 @contextlib.contextmanager

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import celery
 from celery import states
-from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 
 from faasm.calls import Call, CallResult
 from faasm.chaining import Outcome
 from faasm.errors import CallFailed
-from workers.app import CallQueue, failure_reason
+from workers.app import CallQueue, await_result, failure_reason
 
 
 class CeleryDispatcher:
@@ -23,10 +22,7 @@ class CeleryDispatcher:
 
     def wait(self, call_id: int, timeout: float) -> Outcome | None:
         result = AsyncResult(str(call_id), app=self.app)
-        try:
-            result.get(timeout=timeout, propagate=False, disable_sync_subtasks=False)
-        except CeleryTimeout:
-            result.backend.remove_pending_result(result)
+        if not await_result(result, timeout):
             return None
         if result.state == states.SUCCESS:
             return Outcome(result=CallResult.from_message(result.result))
