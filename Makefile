@@ -1,28 +1,36 @@
 # faasm-py: `make run` starts the platform, `make test` runs every test.
-# Both create .venv and install the pinned requirements first (once).
+# Both create .venv and install the pinned requirements and the `faasm`
+# command first (once, and again when requirements.txt or pyproject.toml change).
 
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed-$(shell cksum < requirements.txt | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum | cut -d' ' -f1)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup run test unit bench clean
+.PHONY: setup python-runtime run test unit bench clean
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing pinned requirements into $(VENV) ..."
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e . --no-deps \
+		> $(VENV)/install-faasm.log 2>&1 || { cat $(VENV)/install-faasm.log; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: setup
+# The Python functions' runtime (CPython compiled to WASI) is compiled once per
+# machine into the data dir: about 1-2 minutes the first time, 0.5 s afterwards.
+python-runtime: setup
+	@$(PY) -m faasm.runtime.python
+
+run: setup python-runtime
 	@$(PY) -m deploy.run
 
-test: setup
+test: setup python-runtime
 	@$(PY) -m pytest tests
 
 unit: setup

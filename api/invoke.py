@@ -6,7 +6,7 @@ Run it with ``gunicorn 'api.invoke:get_app()'``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import falcon
 
@@ -89,7 +89,7 @@ class CallReport:
 def _iso(timestamp: str | None) -> str | None:
     if not timestamp:
         return None
-    return datetime.fromtimestamp(float(timestamp), timezone.utc).isoformat()
+    return datetime.fromtimestamp(float(timestamp), UTC).isoformat()
 
 
 def create_app(deps: InvokeDeps) -> falcon.App:

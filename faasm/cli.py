@@ -1,9 +1,11 @@
 """The ``faasm`` command line: the platform's HTTP API (and its set-up) from a shell.
 
-Every platform command goes through :class:`faasm.client.Client`. Exit codes:
-0 success, 1 the function (or build) failed, 2 usage error (bad arguments, or
-a request the platform refused: bad name, unknown function, missing key),
-3 the platform is unreachable (nothing answers, or its Redis/broker is down).
+This module parses the command line and maps errors to exit codes; what each
+subcommand does is in ``faasm/cli_commands.py``, and every platform request
+goes through :class:`faasm.client.Client`. Exit codes: 0 success, 1 the
+function (or build) failed, 2 usage error (bad arguments, or a request the
+platform refused: bad name, unknown function, missing key), 3 the platform is
+unreachable (nothing answers, or its Redis/broker is down).
 """
 
 from __future__ import annotations
@@ -11,227 +13,232 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from contextlib import redirect_stderr, redirect_stdout
-from pathlib import Path
+import textwrap
 
+from faasm import cli_commands as commands
 from faasm import client as api
-from faasm.progress import BytesProgress, StatusLine
+from faasm.cli_commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
 
-OK, FAILED, USAGE, UNREACHABLE = 0, 1, 2, 3
-HINT = "is the platform running? Start it with `make run` (or `faasm up`), or point " \
-       "--upload-url/--invoke-url at it"
-CXX_OR_C = {".c", ".cc", ".cpp", ".cxx", ".c++", ".C"}
+UNAVAILABLE_HINT = ("the API answers but Redis or the broker behind it does not: is the "
+                    "`redis` process of `make run` up, and FAASM_REDIS_URL right?")
 
+EPILOG = """\
+exit codes: 0 success, 1 the function failed, 2 usage error (bad arguments, or a
+request the platform refused), 3 platform unreachable.
 
-class UsageError(Exception):
-    """A mistake in the command line the parser could not see (a missing file ...)."""
-
-
-# -- helpers ---------------------------------------------------------------
-
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def _write(data: bytes, path: str | None = None) -> None:
-    """``data`` to ``path``, or to stdout (a newline added only on a terminal)."""
-    if path and path != "-":
-        Path(path).write_bytes(data)
-        return
-    out = sys.stdout.buffer
-    out.write(data)
-    if sys.stdout.isatty() and data and not data.endswith(b"\n"):
-        out.write(b"\n")
-    out.flush()
+examples:
+  faasm up                                   # start the platform (as `make run`)
+  faasm build examples/hello.c -o hello.wasm
+  faasm upload demo hello hello.wasm
+  faasm invoke demo hello --input hi
+  faasm invoke demo hello --async --poll     # live status, then the output
+  faasm status 7 --json
+"""
 
 
-def _source(path: str, what: str = "file") -> Path | bytes:
-    """A local file to send (``-`` is stdin); UsageError if it does not exist."""
-    if path == "-":
-        return sys.stdin.buffer.read()
-    file = Path(path)
-    if not file.is_file():
-        raise UsageError(f"no such {what}: {path}")
-    return file
+def _connection_options(defaults: bool) -> argparse.ArgumentParser:
+    """--upload-url/--invoke-url/-q, accepted before and after the subcommand.
+
+    The copy on subcommands has no defaults, so it never hides the main one's.
+    """
+    parser = argparse.ArgumentParser(add_help=False)
+    keep = {} if defaults else {"default": argparse.SUPPRESS}
+    group = parser.add_argument_group("platform")
+    group.add_argument("--upload-url", metavar="URL", **keep,
+                       help="upload API (default: http://127.0.0.1:$FAASM_UPLOAD_PORT, 8002)")
+    group.add_argument("--invoke-url", metavar="URL", **keep,
+                       help="invoke API (default: http://127.0.0.1:$FAASM_INVOKE_PORT, 8080)")
+    group.add_argument("-q", "--quiet", action="store_true", **keep,
+                       help="no progress on stderr")
+    return parser
 
 
-def _data(args) -> Path | bytes:
-    """The data of a ``put``: the literal argument, ``--file``, or stdin."""
-    if args.data is not None and args.file is not None:
-        raise UsageError("give the data as an argument or with --file, not both")
-    if args.data is not None:
-        return args.data.encode("utf-8")
-    return _source(args.file or "-")
+def _add(subparsers, name: str, func, help: str, description: str | None = None,
+         epilog: str | None = None, connects: bool = True, **kwargs) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        name, help=help, description=textwrap.fill(description or help, 79), epilog=epilog,
+        parents=[_connection_options(defaults=False)] if connects else [],
+        formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    parser.set_defaults(func=func)
+    return parser
 
 
-def _send(args, what: str, name: str, send) -> None:
-    """Run ``send(progress)``, showing bytes sent on a terminal; print the answer."""
-    line = StatusLine(f"uploading {name}", enabled=not args.quiet, delay=0.3)
-    if not line.live:
-        line.enabled = False  # off a terminal each chunk would print a line
-    with line:
-        answer = send(BytesProgress(line, "uploading", name,
-                                    then=f"waiting for the platform to store the {what}"))
-    print(answer.strip())
+def _names(parser: argparse.ArgumentParser, second: str = "function") -> None:
+    parser.add_argument("user", help=f"the user the {second} belongs to")
+    parser.add_argument(second, help=f"the {second} name ([A-Za-z0-9_.-], 1-128 chars)")
 
 
-def _client(args) -> api.Client:
-    return api.Client(args.upload_url, args.invoke_url)
+def _put_data(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("data", nargs="?", help=f"the {what} as text (default: --file or stdin)")
+    parser.add_argument("-f", "--file", metavar="PATH",
+                        help=f"read the {what} from this file ('-' for stdin)")
 
 
-# -- commands --------------------------------------------------------------
-
-def cmd_upload(args) -> int:
-    wasm = _source(args.file, "wasm file")
-    if isinstance(wasm, Path) and wasm.suffix in CXX_OR_C:
-        raise UsageError(f"{args.file} is source code: build it first with "
-                         f"`faasm build {args.file} -o {wasm.with_suffix('.wasm').name}`")
-    _send(args, "function", f"{args.user}/{args.function}",
-          lambda progress: _client(args).upload(args.user, args.function, wasm, progress))
-    return OK
+def _output(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("-o", "--output", metavar="PATH", help=f"write the {what} to this "
+                        "file (default: stdout)")
 
 
-def cmd_upload_py(args) -> int:
-    source = _source(args.file, "Python file")
-    _send(args, "Python function", f"{args.user}/{args.function}",
-          lambda progress: _client(args).upload_python(args.user, args.function, source,
-                                                       progress))
-    return OK
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faasm", parents=[_connection_options(defaults=True)], epilog=EPILOG,
+        description=textwrap.fill("Drive a faasm-py platform: build, upload and invoke "
+                                  "functions; state, shared files, call status; start the "
+                                  "platform.", 79),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    _add(sub, "up", commands.cmd_up, "start the platform: every Procfile process (as `make run`)",
+         epilog="Ctrl-C stops every process. Scale workers with FAASM_WORKER_CONCURRENCY, "
+                "or run `honcho start -c worker=N`; see docs/OPERATING.md.")
+
+    p = _add(sub, "upload", commands.cmd_upload, "upload a wasm function",
+             epilog="example: faasm upload demo hello hello.wasm")
+    _names(p)
+    p.add_argument("file", help="the wasm module ('-' for stdin)")
+
+    p = _add(sub, "upload-py", commands.cmd_upload_py, "upload a Python function",
+             epilog="example: faasm upload-py demo hello hello.py")
+    _names(p)
+    p.add_argument("file", help="the Python source ('-' for stdin)")
+
+    p = _add(sub, "download", commands.cmd_download, "download a function as uploaded",
+             epilog="example: faasm download demo hello -o hello.wasm")
+    _names(p)
+    p.add_argument("--python", action="store_true", help="the Python function's source")
+    _output(p, "function")
+
+    p = _add(sub, "invoke", commands.cmd_invoke, "call a function",
+             description="Call a function. Sync by default: prints the output followed "
+                         "by the call's captured stdout. --async prints the call ID; with "
+                         "--poll it shows the call's status live on stderr until the call "
+                         "ends, then prints the output.",
+             epilog="examples:\n  faasm invoke demo hello --input hi\n"
+                    "  faasm invoke demo echo --input-file data.bin -o out.bin\n"
+                    "  faasm invoke demo hello --async --poll")
+    _names(p)
+    given = p.add_mutually_exclusive_group()
+    given.add_argument("-i", "--input", metavar="TEXT", help="input data, as text")
+    given.add_argument("--input-file", metavar="PATH",
+                       help="input data from a file ('-' for stdin)")
+    p.add_argument("--async", dest="is_async", action="store_true",
+                   help="start the call and print its ID")
+    p.add_argument("--poll", action="store_true",
+                   help="(implies --async) show the status until the call ends, "
+                        "then print its output")
+    p.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                   help="the call's wall-clock limit (capped by the platform)")
+    p.add_argument("--wait-timeout", type=_seconds, metavar="SECONDS",
+                   help="with --poll: give up waiting after this long (the call goes on)")
+    p.add_argument("--python", action="store_true",
+                   help="call the Python function of this name (Faasm's python form)")
+    _output(p, "output")
+
+    p = _add(sub, "status", commands.cmd_status, "a call's status by call ID",
+             description="Print a call's status: RUNNING, SUCCESS: <output> or FAILED: "
+                         "<reason> (exit 1 if it failed).",
+             epilog="examples:\n  faasm status 7\n  faasm status 7 --json\n"
+                    "  faasm status 7 --wait")
+    p.add_argument("call_id", type=_call_id, help="the ID an async call printed")
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--json", action="store_true",
+                     help="the JSON of GET /status/{id}: output, stdout, error, "
+                          "timings, worker")
+    how.add_argument("--wait", action="store_true",
+                     help="wait for the call to end (live status), then print its output")
+    p.add_argument("--wait-timeout", type=_seconds, metavar="SECONDS",
+                   help="with --wait: give up after this long")
+    _output(p, "output (with --wait)")
+
+    p = _add(sub, "state", commands.cmd_state, "read or write a global state value")
+    state = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = state.add_parser("get", help="print a state value",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm state get demo counter")
+    _names(q, "key")
+    _output(q, "value")
+    q = state.add_parser("put", help="set a state value",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="examples:\n  faasm state put demo greeting hello\n"
+                                "  faasm state put demo blob -f blob.bin",
+                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    _names(q, "key")
+    _put_data(q, "value")
+
+    p = _add(sub, "file", commands.cmd_file, "read or write a shared file (faasm://<path>)")
+    files = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = files.add_parser("get", help="print a shared file",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm file get dir/data.txt -o data.txt")
+    q.add_argument("path", help="path under the shared root")
+    _output(q, "file")
+    q = files.add_parser("put", help="store a shared file",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm file put dir/data.txt -f data.txt")
+    q.add_argument("path", help="path under the shared root")
+    _put_data(q, "file's content")
+
+    _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
+    _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
+
+    p = _add(sub, "build", commands.cmd_build, "compile C/C++ functions to wasm (faasm.toolchain)",
+             connects=False, add_help=False, prefix_chars="\0",
+             description="faasm build SOURCE... [-o OUT] [-O LEVEL] [--cxx] [compiler "
+                         "args]; `faasm build --help` shows the toolchain's options.")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+
+    p = _add(sub, "bench", commands.cmd_bench, "run the benchmarks (`python -m bench`)",
+             description="Run the benchmarks: starts its own private platform and prints "
+                         "sync invoke latency against the architecture's floor. Takes a "
+                         "few minutes and both CPUs.")
+    return parser
 
 
-def cmd_download(args) -> int:
-    client = _client(args)
-    if args.python:
-        data = client.download_python(args.user, args.function)
-    else:
-        data = client.download(args.user, args.function)
-    _write(data, args.output)
-    return OK
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError("must be a positive number of seconds")
+    return value
 
 
-def _poll(args, client: api.Client, call_id: int) -> int:
-    """Wait for the call with a live status line; its output (or reason) at the end."""
-    with StatusLine(f"call {call_id}: RUNNING", enabled=not args.quiet) as line:
-        def on_poll(report: api.CallReport, elapsed: float) -> None:
-            line.update(f"call {call_id}: {report.status}")
-
-        try:
-            report = client.wait(call_id, timeout=args.wait_timeout, on_poll=on_poll)
-        except api.CallFailed as exc:
-            line.finish(f"call {call_id}: FAILED after {line.elapsed:.1f} s")
-            _stderr(f"FAILED: {exc.reason}")
-            return FAILED
-        except KeyboardInterrupt:
-            line.finish(f"call {call_id}: still running; see `faasm status {call_id}`")
-            return 130
-        where = f" on {report.worker}" if report.worker else ""
-        line.finish(f"call {call_id}: SUCCESS after {line.elapsed:.1f} s{where}")
-    _write(report.output + report.stdout, args.output)
-    return OK
+def _call_id(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"not a call ID (a positive integer): {text!r}")
+    return int(text)
 
 
-def cmd_invoke(args) -> int:
-    client = _client(args)
-    if args.input_file is not None:
-        source = _source(args.input_file, "input file")
-        data = source.read_bytes() if isinstance(source, Path) else source
-    else:
-        data = (args.input or "").encode("utf-8")
-    call = dict(python=args.python, timeout=args.timeout)
-    if args.is_async or args.poll:
-        call_id = client.invoke_async(args.user, args.function, data, **call)
-        if not args.poll:
-            print(call_id)
-            return OK
-        return _poll(args, client, call_id)
-    _write(client.invoke(args.user, args.function, data, **call), args.output)
-    return OK
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except api.CallFailed as exc:
+        print(f"FAILED: {exc.reason}", file=sys.stderr)
+        return FAILED
+    except api.Unreachable as exc:
+        print(f"faasm: {exc.reason}\nhint: {HINT}", file=sys.stderr)
+        return UNREACHABLE
+    except api.Unavailable as exc:
+        print(f"faasm: {exc.reason} (HTTP 503)\nhint: {UNAVAILABLE_HINT}", file=sys.stderr)
+        return UNREACHABLE
+    except api.ServerError as exc:
+        print(f"faasm: the platform failed: {exc.reason} (HTTP {exc.status})", file=sys.stderr)
+        return FAILED
+    except api.ClientError as exc:
+        print(f"faasm: {exc.reason} (HTTP {exc.status})", file=sys.stderr)
+        return USAGE
+    except UsageError as exc:
+        parser.exit(USAGE, f"faasm: {exc}\n")
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # Output piped into `head` and the like: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return OK
 
 
-def cmd_status(args) -> int:
-    client = _client(args)
-    if args.wait:
-        return _poll(args, client, args.call_id)
-    if args.json:
-        import json
-
-        report = client.status_json(args.call_id)
-        print(json.dumps(report, indent=2))
-        return FAILED if report.get("status") == "FAILED" else OK
-    text = client.status(args.call_id)
-    _write(text, None)
-    return FAILED if text.startswith(b"FAILED") else OK
-
-
-def cmd_state(args) -> int:
-    client = _client(args)
-    if args.action == "get":
-        _write(client.get_state(args.user, args.key), args.output)
-    else:
-        value = _data(args)
-        _send(args, "state value", f"{args.user}/{args.key}",
-              lambda progress: client.put_state(args.user, args.key, value, progress))
-    return OK
-
-
-def cmd_file(args) -> int:
-    client = _client(args)
-    if args.action == "get":
-        _write(client.get_file(args.path), args.output)
-    else:
-        data = _data(args)
-        _send(args, "shared file", args.path,
-              lambda progress: client.put_file(args.path, data, progress))
-    return OK
-
-
-def cmd_flush(args) -> int:
-    print(f"Flushed {_client(args).flush()} workers")
-    return OK
-
-
-def cmd_ping(args) -> int:
-    client = _client(args)
-    times = client.ping()
-    for name, url in (("upload", client.upload_url), ("invoke", client.invoke_url)):
-        print(f"{name} API  {url}  PONG  {times[name] * 1000:.1f} ms")
-    return OK
-
-
-def _platform_env() -> None:
-    """Make the Procfile's commands (python, gunicorn, celery) this interpreter's."""
-    from faasm.settings import PROJECT_ROOT
-
-    bin_dir = os.path.dirname(sys.executable)
-    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-    paths = [str(PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(":"))]
-    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
-
-
-def cmd_up(args) -> int:
-    from deploy import run
-
-    _platform_env()
-    run.main()  # replaces this process with honcho
-    return OK
-
-
-def cmd_build(args) -> int:
-    from faasm import toolchain
-
-    # Only a live spinner (after a second): the toolchain prints its own lines,
-    # above the spinner.
-    line = StatusLine("faasm build: compiling", enabled=not args.quiet, delay=1.0)
-    line.enabled = line.live
-    with line, redirect_stdout(line.above(sys.stdout)), \
-            redirect_stderr(line.above(sys.stderr)):
-        return toolchain.main(args.rest)
-
-
-def cmd_bench(args) -> int:
-    import subprocess
-
-    from faasm.settings import PROJECT_ROOT
-
-    _platform_env()
-    return subprocess.call([sys.executable, "-m", "bench"], cwd=PROJECT_ROOT)
+if __name__ == "__main__":
+    sys.exit(main())

@@ -151,7 +151,7 @@ class CallReport:
         return self.status == "SUCCESS"
 
     @classmethod
-    def from_json(cls, data: dict) -> "CallReport":
+    def from_json(cls, data: dict) -> CallReport:
         def decoded(name: str) -> bytes:
             text = data.get(name) or ""
             if data.get(f"{name}_encoding") == "base64":
@@ -201,7 +201,7 @@ def _open(data: Data) -> tuple[BinaryIO, int, bool]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         return io.BytesIO(data), len(data), False
     if isinstance(data, PurePath):
-        stream = open(data, "rb")
+        stream = open(data, "rb")  # noqa: SIM115 - the caller closes it (third item)
         return stream, os.fstat(stream.fileno()).st_size, True
     try:
         size = os.fstat(data.fileno()).st_size - data.tell()

@@ -12,7 +12,7 @@ import io
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Self, TextIO
 
 FRAMES = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 ASCII_FRAMES = "|/-\\"
@@ -58,7 +58,7 @@ class StatusLine:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
-    def __enter__(self) -> "StatusLine":
+    def __enter__(self) -> Self:
         self.started = time.monotonic()
         if self.live:
             self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -77,6 +77,10 @@ class StatusLine:
             last = self._printed
             if last is None or last[0] != message or time.monotonic() - last[1] >= QUIET_EVERY:
                 self._print_line()
+
+    def stop(self) -> None:
+        """Stop the live line and clear it."""
+        self._halt()
 
     def finish(self, message: str) -> None:
         """Stop and leave ``message`` as the last line (printed even off a terminal)."""

@@ -1,0 +1,250 @@
+"""What each ``faasm`` subcommand does (faasm/cli.py parses the command line).
+
+Each ``cmd_*`` takes the parsed arguments and returns the exit code; errors
+of the client propagate to :func:`faasm.cli.main`, which maps them to exit
+codes in one place.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+from faasm import client as api
+from faasm.progress import BytesProgress, StatusLine
+
+OK, FAILED, USAGE, UNREACHABLE = 0, 1, 2, 3
+HINT = "is the platform running? Start it with `make run` (or `faasm up`), or point " \
+       "--upload-url/--invoke-url at it"
+CXX_OR_C = {".c", ".cc", ".cpp", ".cxx", ".c++", ".C"}
+
+
+class UsageError(Exception):
+    """A mistake in the command line the parser could not see (a missing file ...)."""
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _write(data: bytes, path: str | None = None) -> None:
+    """``data`` to ``path``, or to stdout (a newline added only on a terminal)."""
+    if path and path != "-":
+        Path(path).write_bytes(data)
+        return
+    out = sys.stdout.buffer
+    out.write(data)
+    if sys.stdout.isatty() and data and not data.endswith(b"\n"):
+        out.write(b"\n")
+    out.flush()
+
+
+def _source(path: str, what: str = "file") -> Path | bytes:
+    """A local file to send (``-`` is stdin); UsageError if it does not exist."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    file = Path(path)
+    if not file.is_file():
+        raise UsageError(f"no such {what}: {path}")
+    return file
+
+
+def _data(args) -> Path | bytes:
+    """The data of a ``put``: the literal argument, ``--file``, or stdin."""
+    if args.data is not None and args.file is not None:
+        raise UsageError("give the data as an argument or with --file, not both")
+    if args.data is not None:
+        return args.data.encode("utf-8")
+    return _source(args.file or "-")
+
+
+def _send(args, what: str, name: str, send) -> None:
+    """Run ``send(progress)``, showing bytes sent on a terminal; print the answer."""
+    line = StatusLine(f"uploading {name}", enabled=not args.quiet, delay=0.3)
+    if not line.live:
+        line.enabled = False  # off a terminal each chunk would print a line
+    with line:
+        answer = send(BytesProgress(line, "uploading", name,
+                                    then=f"waiting for the platform to store the {what}"))
+    print(answer.strip())
+
+
+def _client(args) -> api.Client:
+    return api.Client(args.upload_url, args.invoke_url)
+
+
+def cmd_upload(args) -> int:
+    wasm = _source(args.file, "wasm file")
+    if isinstance(wasm, Path) and wasm.suffix in CXX_OR_C:
+        raise UsageError(f"{args.file} is source code: build it first with "
+                         f"`faasm build {args.file} -o {wasm.with_suffix('.wasm').name}`")
+    _send(args, "function", f"{args.user}/{args.function}",
+          lambda progress: _client(args).upload(args.user, args.function, wasm, progress))
+    return OK
+
+
+def cmd_upload_py(args) -> int:
+    source = _source(args.file, "Python file")
+    _send(args, "Python function", f"{args.user}/{args.function}",
+          lambda progress: _client(args).upload_python(args.user, args.function, source,
+                                                       progress))
+    return OK
+
+
+def cmd_download(args) -> int:
+    client = _client(args)
+    if args.python:
+        data = client.download_python(args.user, args.function)
+    else:
+        data = client.download(args.user, args.function)
+    _write(data, args.output)
+    return OK
+
+
+def _poll(args, client: api.Client, call_id: int) -> int:
+    """Wait for the call with a live status line; its output (or reason) at the end."""
+    with StatusLine(f"call {call_id}: RUNNING", enabled=not args.quiet) as line:
+        def on_poll(report: api.CallReport, elapsed: float) -> None:
+            if not report.done:  # the end gets its own line below
+                line.update(f"call {call_id}: {report.status}")
+
+        try:
+            report = client.wait(call_id, timeout=args.wait_timeout, on_poll=on_poll)
+        except api.CallFailed as exc:
+            line.finish(f"call {call_id}: FAILED after {line.elapsed:.1f} s")
+            _stderr(f"FAILED: {exc.reason}")
+            return FAILED
+        except (api.WaitTimeout, KeyboardInterrupt) as exc:
+            line.stop()
+            _stderr(f"faasm: call {call_id} still RUNNING after {line.elapsed:.1f} s; "
+                    f"see `faasm status {call_id}`")
+            return 130 if isinstance(exc, KeyboardInterrupt) else FAILED
+        where = f" on {report.worker}" if report.worker else ""
+        line.finish(f"call {call_id}: SUCCESS after {line.elapsed:.1f} s{where}")
+    _write(report.output + report.stdout, args.output)
+    return OK
+
+
+def cmd_invoke(args) -> int:
+    client = _client(args)
+    if args.input_file is not None:
+        source = _source(args.input_file, "input file")
+        data = source.read_bytes() if isinstance(source, Path) else source
+    else:
+        data = (args.input or "").encode("utf-8")
+    call = {"python": args.python, "timeout": args.timeout}
+    if args.is_async or args.poll:
+        call_id = client.invoke_async(args.user, args.function, data, **call)
+        if not args.poll:
+            print(call_id)
+            return OK
+        return _poll(args, client, call_id)
+    _write(client.invoke(args.user, args.function, data, **call), args.output)
+    return OK
+
+
+def cmd_status(args) -> int:
+    client = _client(args)
+    if args.wait:
+        return _poll(args, client, args.call_id)
+    if args.json:
+        import json
+
+        report = client.status_json(args.call_id)
+        print(json.dumps(report, indent=2))
+        return FAILED if report.get("status") == "FAILED" else OK
+    text = client.status(args.call_id)
+    _write(text, None)
+    return FAILED if text.startswith(b"FAILED") else OK
+
+
+def cmd_state(args) -> int:
+    client = _client(args)
+    if args.action == "get":
+        _write(client.get_state(args.user, args.key), args.output)
+    else:
+        value = _data(args)
+        _send(args, "state value", f"{args.user}/{args.key}",
+              lambda progress: client.put_state(args.user, args.key, value, progress))
+    return OK
+
+
+def cmd_file(args) -> int:
+    client = _client(args)
+    if args.action == "get":
+        _write(client.get_file(args.path), args.output)
+    else:
+        data = _data(args)
+        _send(args, "shared file", args.path,
+              lambda progress: client.put_file(args.path, data, progress))
+    return OK
+
+
+def cmd_flush(args) -> int:
+    print(f"Flushed {_client(args).flush()} workers")
+    return OK
+
+
+def cmd_ping(args) -> int:
+    client = _client(args)
+    times = client.ping()
+    for name, url in (("upload", client.upload_url), ("invoke", client.invoke_url)):
+        print(f"{name} API  {url}  PONG  {times[name] * 1000:.1f} ms")
+    return OK
+
+
+def _platform_env() -> None:
+    """Make the Procfile's commands (python, gunicorn, celery) this interpreter's."""
+    from faasm.settings import PROJECT_ROOT
+
+    bin_dir = os.path.dirname(sys.executable)
+    os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+    paths = [str(PROJECT_ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    os.environ["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+
+
+#: The set-up step `make run` takes before starting the processes.
+PYTHON_RUNTIME_STEP = "faasm.runtime.python"
+
+
+def cmd_up(args) -> int:
+    import importlib.util
+    import subprocess
+
+    from deploy import run
+
+    _platform_env()
+    if importlib.util.find_spec(f"{PYTHON_RUNTIME_STEP}.__main__") is not None:
+        line = StatusLine("faasm up: preparing the Python runtime (the first time on a "
+                          "machine takes 1-2 minutes)", enabled=not args.quiet, delay=1.0)
+        with line:
+            step = subprocess.run([sys.executable, "-m", PYTHON_RUNTIME_STEP], check=False)
+        if step.returncode != 0:
+            _stderr(f"faasm up: `python -m {PYTHON_RUNTIME_STEP}` failed "
+                    f"(exit {step.returncode})")
+            return FAILED
+    run.main()  # replaces this process with honcho
+    return OK
+
+
+def cmd_build(args) -> int:
+    from faasm import toolchain
+
+    # Only a live spinner (after a second): the toolchain prints its own lines,
+    # above the spinner.
+    line = StatusLine("faasm build: compiling", enabled=not args.quiet, delay=1.0)
+    line.enabled = line.live
+    with line, redirect_stdout(line.above(sys.stdout)), \
+            redirect_stderr(line.above(sys.stderr)):
+        return toolchain.main(args.rest)
+
+
+def cmd_bench(args) -> int:
+    import subprocess
+
+    from faasm.settings import PROJECT_ROOT
+
+    _platform_env()
+    return subprocess.call([sys.executable, "-m", "bench"], cwd=PROJECT_ROOT)
