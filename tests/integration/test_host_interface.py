@@ -2,6 +2,7 @@
 
 import concurrent.futures
 import struct
+import time
 
 import pytest
 import requests
@@ -151,3 +152,39 @@ def test_inline_run_calls_leave_no_message_behind(single_worker):
             break
         time.sleep(0.05)
     assert broker.hlen("unacked") == 0 and broker.llen("faasm-async") == 0
+
+
+def test_inline_run_calls_show_as_succeeded_in_task_events(single_worker):
+    """Flower learns of calls run inline from the same task events a worker sends."""
+    import threading
+
+    from celery import Celery
+
+    app = Celery(broker=single_worker.env["FAASM_REDIS_URL"])
+    succeeded, ready = set(), threading.Event()
+
+    done = threading.Event()
+
+    def listen():
+        with app.connection() as conn:
+            receiver = app.events.Receiver(conn, handlers={
+                "task-succeeded": lambda event: succeeded.add(event["uuid"]),
+                "*": lambda event: ready.set()})
+            ready.set()
+            try:
+                for _ in receiver.itercapture(limit=None, timeout=5, wakeup=False):
+                    if done.is_set():
+                        break
+            except Exception:  # the capture times out once the test has what it needs
+                pass
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    ready.wait(10)
+    r = call(single_worker, "hi", "chain_recursive", "2", **{"async": True})
+    root = int(r.text)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not {str(root + 1), str(root + 2)} <= succeeded:
+        time.sleep(0.1)
+    done.set()
+    assert {str(root), str(root + 1), str(root + 2)} <= succeeded
