@@ -7,7 +7,8 @@ Run with ``gunicorn -c deploy/gunicorn/invoke.py 'bench.floor:get_app()'``.
 
 import falcon
 
-from workers.app import PING_TASK, SYNC_QUEUE, app as celery_app
+from workers.app import PING_TASK, SYNC_QUEUE
+from workers.app import app as celery_app
 
 
 class Floor:

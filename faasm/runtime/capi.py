@@ -15,7 +15,7 @@ from __future__ import annotations
 import ctypes
 import fcntl
 import os
-from ctypes import CFUNCTYPE, POINTER, c_bool, c_char_p, c_size_t, c_ssize_t, c_void_p
+from ctypes import CFUNCTYPE, POINTER, c_char_p, c_size_t, c_ssize_t, c_void_p
 
 import wasmtime
 from wasmtime import _ffi as ffi

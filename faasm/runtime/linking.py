@@ -14,6 +14,7 @@ import wasmtime
 from faasm.errors import CallFailed, FaasmError, HostCallError
 from faasm.runtime.capi import define_unchecked, new_trap
 from faasm.runtime.host import HOST_FUNCTIONS, WASI, HostFunction, current
+
 _TYPES = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
 
 

@@ -1,8 +1,8 @@
 import pytest
 import requests
 
-from tests import wat
 from deploy.processes import Platform
+from tests import wat
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,7 @@ import uuid
 import pytest
 import redis
 
-from faasm.calls import Call, CallResult
+from faasm.calls import CallResult
 from faasm.chaining import Chaining, Outcome
 from faasm.errors import BadRequest, CallFailed, CallTimedOut
 from faasm.records import CallRecords
