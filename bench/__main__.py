@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, one after the other."""
 
-from bench import host, invoke, python
+from bench import host, invoke, python, throughput
 
 if __name__ == "__main__":
     invoke.main()
@@ -8,3 +8,5 @@ if __name__ == "__main__":
     host.main()
     print()
     python.main()
+    print()
+    throughput.main()

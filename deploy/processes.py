@@ -67,8 +67,15 @@ class RedisServer:
              "--dir", str(self.data_dir), "--save", "", *persistence],
             stdout=subprocess.DEVNULL)
         wait_for_port(self.port, self.proc)
-        redis.Redis.from_url(self.url).ping()
-        return self
+        client, deadline = redis.Redis.from_url(self.url), time.monotonic() + 30
+        while True:  # a restarted server answers LOADING while it reads its data back
+            try:
+                client.ping()
+                return self
+            except redis.BusyLoadingError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -88,9 +95,17 @@ def private_redis():
 
 
 class Platform:
-    """The platform's processes (upload, invoke, worker) on free ports."""
+    """The platform's processes (upload, invoke, worker) on free ports.
 
-    def __init__(self, redis_url: str, data_dir: Path, concurrency: int = 2, **env):
+    ``fileserver=True`` runs the workers and the invoke API in fileserver
+    mode: they read storage through the upload API (``FAASM_STORAGE`` = its
+    URL), which keeps its own (the default, or ``FAASM_STORAGE`` in ``env``).
+    ``bind_hosts`` are more addresses both APIs listen on besides 127.0.0.1
+    (e.g. a test host's bridge address).
+    """
+
+    def __init__(self, redis_url: str, data_dir: Path, concurrency: int = 2,
+                 fileserver: bool = False, bind_hosts: tuple[str, ...] = (), **env):
         self.upload_port, self.invoke_port = free_port(), free_port()
         self.data_dir = data_dir
         # The machine's compiled Python runtime is shared by every platform started here.
@@ -99,6 +114,9 @@ class Platform:
                         FAASM_DATA_DIR=str(data_dir), FAASM_UPLOAD_PORT=str(self.upload_port),
                         FAASM_INVOKE_PORT=str(self.invoke_port),
                         FAASM_WORKER_CONCURRENCY=str(concurrency), **env)
+        #: Environment of the processes that read storage (workers, invoke API).
+        self.reader_env = {"FAASM_STORAGE": self.upload_url} if fileserver else {}
+        self.bind_hosts = bind_hosts
         self.procs: dict[str, subprocess.Popen] = {}
         self.commands: dict[str, tuple[list[str], dict]] = {}
         self.logs = Path(data_dir) / "logs"
@@ -132,14 +150,30 @@ class Platform:
         return self.spawn(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
                                   "-Q", "faasm-sync,faasm-async", "-n", f"{name}@%h",
                                   "--without-mingle", "--without-gossip",
-                                  "--loglevel=INFO", *extra])
+                                  "--loglevel=INFO", *extra], **self.reader_env)
+
+    def _api(self, name: str, port: int, **env: str) -> subprocess.Popen:
+        binds = [arg for host in ("127.0.0.1", *self.bind_hosts)
+                 for arg in ("-b", f"{host}:{port}")] if self.bind_hosts else []
+        return self.spawn(name, [str(BIN / "gunicorn"), "-c", f"deploy/gunicorn/{name}.py",
+                                 *binds, f"api.{name}:get_app()"], **env)
+
+    def start_upload(self) -> Platform:
+        """Start the upload API alone, and wait until it listens."""
+        wait_for_port(self.upload_port, self._api("upload", self.upload_port))
+        return self
+
+    def start_apis(self) -> Platform:
+        """Start both APIs but no worker (workers are started elsewhere)."""
+        upload = self._api("upload", self.upload_port)
+        invoke = self._api("invoke", self.invoke_port, **self.reader_env)
+        wait_for_port(self.upload_port, upload)
+        wait_for_port(self.invoke_port, invoke)
+        return self
 
     def start(self) -> "Platform":
-        gunicorn = str(BIN / "gunicorn")
-        upload = self.spawn("upload", [gunicorn, "-c", "deploy/gunicorn/upload.py",
-                                        "api.upload:get_app()"])
-        invoke = self.spawn("invoke", [gunicorn, "-c", "deploy/gunicorn/invoke.py",
-                                        "api.invoke:get_app()"])
+        upload = self._api("upload", self.upload_port)
+        invoke = self._api("invoke", self.invoke_port, **self.reader_env)
         self.start_worker()
         wait_for_port(self.upload_port, upload)
         wait_for_port(self.invoke_port, invoke)

@@ -132,3 +132,18 @@ SPIN = wasmtime.wat2wasm(f'''(module {_IMPORTS}
    (local.set $end (i64.add (call $now) (i64.const 1500000000)))
    (loop $l (br_if $l (i64.lt_u (call $now) (local.get $end))))
    (call $write_output (i32.const 300) (i32.const 4))))''')
+
+#: Sleeps 300 ms (WASI poll_oneoff on the monotonic clock, no CPU); then outputs "slept".
+SLEEP = module('''
+ (data (i32.const 300) "slept")
+ (func (export "_start")
+   (i64.store (i32.const 1000) (i64.const 0))          ;; userdata
+   (i32.store8 (i32.const 1008) (i32.const 0))         ;; tag: clock
+   (i32.store (i32.const 1016) (i32.const 1))          ;; clock id: monotonic
+   (i64.store (i32.const 1024) (i64.const 300000000))  ;; timeout: 300 ms
+   (i64.store (i32.const 1032) (i64.const 0))          ;; precision
+   (i32.store16 (i32.const 1040) (i32.const 0))        ;; flags: relative
+   (drop (call $poll (i32.const 1000) (i32.const 2000) (i32.const 1) (i32.const 3000)))
+   (call $write_output (i32.const 300) (i32.const 5)))''', imports='''
+ (import "wasi_snapshot_preview1" "poll_oneoff"
+   (func $poll (param i32 i32 i32 i32) (result i32)))''')

@@ -11,8 +11,8 @@ from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import BoundedCapture, write_output_to
-from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.engine import engine_key, get_engine
+from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
@@ -60,11 +60,10 @@ class WasmRuntime:
         # Otherwise the worker's pool process is killed at the limit (workers/app.py).
         wasi = wasmtime.WasiConfig()
         wasi.argv = [call.function]
-        memfds = None
+        memfds = mount = None
         if loaded.uses_files:
-            shared = self.files.host_dir()
-            if shared is not None:
-                wasi.preopen_dir(str(shared), SHARED_PREOPEN)
+            mount = self.files.mount()  # remote storage: synced to a local mirror
+            wasi.preopen_dir(str(mount.path), SHARED_PREOPEN)
             memfds = self._take_memfds()
             write_output_to(wasi, memfds[0].fd, memfds[1].fd)
         store.set_wasi(wasi)
@@ -78,6 +77,8 @@ class WasmRuntime:
         host.push(ctx)
         try:
             self._run(ctx, loaded, entry, limits, stderr)
+            if mount is not None:
+                mount.commit()  # remote storage: write back the files the call changed
             finished = time.perf_counter()
             output = ctx.output
             if ctx.output_truncated:
@@ -87,6 +88,8 @@ class WasmRuntime:
         finally:
             host.pop()
             ctx.close()
+            if mount is not None:
+                mount.close()
             if memfds is not None:
                 self._file_captures.append(memfds)
 

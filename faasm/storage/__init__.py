@@ -1,9 +1,17 @@
 """Shared storage: where functions, precompiled artifacts and shared files live.
 
 The upload API writes it and every worker reads it. :class:`Storage` is the
-interface; :mod:`faasm.storage.local` is the default backend (a directory,
-shared by all processes on one host). Keys are relative POSIX paths; the
-layout of keys is owned by :mod:`faasm.functions` and :mod:`faasm.files`.
+interface; the backends, chosen by ``FAASM_STORAGE`` (:func:`open_storage`):
+
+- :mod:`faasm.storage.local`: a directory (the default), shared by the
+  processes of one host, or by many hosts over a network filesystem;
+- :mod:`faasm.storage.s3`: ``s3://bucket/prefix`` on S3 or any S3-compatible
+  service, through fsspec/s3fs;
+- :mod:`faasm.storage.fileserver`: ``http://upload-host:8002``, Faasm's
+  "fileserver" mode, where workers read through the upload API.
+
+Keys are relative POSIX paths; the layout of keys is owned by
+:mod:`faasm.functions` and :mod:`faasm.files`.
 """
 
 from __future__ import annotations
@@ -11,9 +19,33 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 
+from faasm.errors import BadRequest
+
+
+def check_key(key: str) -> str:
+    """``key`` if it is a relative POSIX path with no empty, ``.`` or ``..`` part."""
+    parts = key.split("/")
+    if (not key or "\x00" in key or "\\" in key
+            or any(part in ("", ".", "..") for part in parts)):
+        raise BadRequest(f"Bad storage key {key!r}")
+    return key
+
+
+def check_prefix(prefix: str) -> str:
+    """A listing prefix: a key followed by ``/`` (a "directory")."""
+    if not prefix.endswith("/"):
+        raise BadRequest(f"Bad storage prefix {prefix!r}: it must end with /")
+    check_key(prefix[:-1])
+    return prefix
+
 
 class Storage(ABC):
-    """A flat store of byte blobs under relative path keys."""
+    """A flat store of byte blobs under relative path keys.
+
+    A key is a blob or a "directory" of other keys, never both: writing
+    ``a/b`` when ``a`` is a blob (or ``a`` when ``a/b`` exists) is a
+    BadRequest, as on a filesystem.
+    """
 
     @abstractmethod
     def read(self, key: str) -> bytes:
@@ -25,26 +57,66 @@ class Storage(ABC):
 
     @abstractmethod
     def version(self, key: str) -> str | None:
-        """A cheap fingerprint that changes whenever the blob is rewritten, or None."""
+        """A cheap fingerprint of the blob, or None if it is absent.
+
+        It changes whenever the blob's bytes change (a backend may also change
+        it when identical bytes are rewritten). Read the version *before* the
+        bytes: a cache that stores (version, bytes) then never keeps bytes older
+        than their version.
+        """
 
     @abstractmethod
     def delete(self, key: str) -> None:
         """Remove the blob if present."""
 
+    @abstractmethod
+    def list(self, prefix: str) -> dict[str, str]:
+        """Every blob under ``prefix`` (which ends with ``/``): key -> :meth:`version`."""
+
     def exists(self, key: str) -> bool:
         return self.version(key) is not None
 
     def local_path(self, key: str) -> Path | None:
-        """A local file holding the blob, when the backend has one (for mmap)."""
+        """A local file holding the blob, when the backend has one (for mmap).
+
+        The path may not exist (the blob is absent). Remote backends give one
+        only for content-addressed keys, which they cache on this host.
+        """
         return None
 
+    @property
+    def is_remote(self) -> bool:
+        """Whether blobs live on another host (then calls see a local mirror of them)."""
+        return False
 
-def open_storage(url: str) -> Storage:
-    """The storage backend named by a ``FAASM_STORAGE`` value."""
-    from faasm.storage.local import LocalStorage
 
-    if url.startswith("file://"):
-        url = url[len("file://"):]
-    if "://" in url:
-        raise ValueError(f"unsupported storage URL {url!r}")
-    return LocalStorage(Path(url))
+def open_storage(url: str, settings=None) -> Storage:
+    """The storage backend named by a ``FAASM_STORAGE`` value.
+
+    A path (or ``file://`` URL) is a local directory; ``s3://bucket/prefix``
+    is S3 (endpoint from ``FAASM_S3_ENDPOINT_URL``, credentials from the
+    standard AWS variables); ``http(s)://host:port`` is an upload API to read
+    from (fileserver mode). Remote backends cache content-addressed blobs
+    and the calls' shared-file mirrors under ``<data dir>/cache``.
+    """
+    url = url.removeprefix("file://")
+    if "://" not in url:
+        from faasm.storage.local import LocalStorage
+
+        return LocalStorage(Path(url))
+    if settings is None:
+        from faasm.settings import get_settings
+
+        settings = get_settings()
+    cache_dir = settings.data_dir / "cache"
+    if url.startswith("s3://"):
+        from faasm.storage.s3 import S3Storage
+
+        return S3Storage(url, cache_dir, endpoint_url=settings.s3_endpoint_url or None)
+    if url.startswith(("http://", "https://")):
+        from faasm.storage.fileserver import FileserverStorage
+
+        # With FAASM_AUTH on, the upload API's /storage routes answer the admin token only.
+        return FileserverStorage(url, cache_dir, token=getattr(settings, "admin_token", ""))
+    raise ValueError(f"unsupported storage URL {url!r} (a directory, s3://bucket/prefix "
+                     "or http://upload-host:port)")

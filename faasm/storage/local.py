@@ -8,11 +8,19 @@ import tempfile
 from pathlib import Path
 
 from faasm.errors import BadRequest, NotFound
-from faasm.storage import Storage
+from faasm.storage import Storage, check_key, check_prefix
+
+#: Name prefix of the temp files writes go through (never listed).
+TEMP_PREFIX = ".upload-"
 
 
 class LocalStorage(Storage):
-    """Blobs as files under ``root``; writes go to a temp file and are renamed."""
+    """Blobs as files under ``root``; writes go to a temp file and are renamed.
+
+    Reads and writes resolve symlinks and refuse any that lead out of
+    ``root``: the ``shared/`` directory is also a guest's preopen, and a guest
+    can create symlinks there.
+    """
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -20,43 +28,33 @@ class LocalStorage(Storage):
         self._real_root = os.path.realpath(self.root)
 
     def _path(self, key: str) -> Path:
-        # Keys come from faasm.names-validated parts; refuse anything else loudly.
-        if key.startswith("/") or ".." in key.split("/") or "\x00" in key:
-            raise ValueError(f"bad storage key {key!r}")
-        return self.root / key
+        return self.root / check_key(key)
 
-    def _inside(self, path: Path) -> bool:
-        """Whether ``path`` resolves inside the root: functions can create symlinks in
-        the shared directory, and none may lead a reader to another host file."""
+    def _inside(self, path: Path | str) -> bool:
         real = os.path.realpath(path)
-        return real.startswith(self._real_root + os.sep)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
 
     def read(self, key: str) -> bytes:
         path = self._path(key)
         try:
             if not self._inside(path):
                 raise FileNotFoundError(key)
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, OSError):
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             raise NotFound(f"{key} not found") from None
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            os.close(fd)
-            raise NotFound(f"{key} not found")
-        with os.fdopen(fd, "rb") as f:
-            return f.read()
 
     def write(self, key: str, data: bytes) -> None:
         path = self._path(key)
         try:
-            if not self._inside(path):
-                raise BadRequest(f"Cannot write {key}: a parent is a link out of storage")
             path.parent.mkdir(parents=True, exist_ok=True)
             if path.is_dir():
                 raise IsADirectoryError(key)
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise BadRequest(f"Cannot write {key}: it or a parent is a directory "
                              "where a file is needed, or the reverse") from None
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        if not self._inside(path.parent):
+            raise BadRequest(f"Cannot write {key}: a parent is a symlink out of the storage")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -71,23 +69,45 @@ class LocalStorage(Storage):
             raise
 
     def version(self, key: str) -> str | None:
-        path = self._path(key)
         try:
-            st = os.lstat(path)
+            st = os.stat(self._path(key))
         except (FileNotFoundError, NotADirectoryError):
             return None
-        if not self._inside(path):
-            return None
-        if not stat.S_ISREG(st.st_mode):
-            return None
-        # A rename gives a new inode, so a re-upload always changes this.
-        return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"
+        return _version(st)
 
     def delete(self, key: str) -> None:
+        path = self._path(key)
+        if not self._inside(path.parent):
+            return
         try:
-            self._path(key).unlink()
-        except FileNotFoundError:
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
             pass
+
+    def list(self, prefix: str) -> dict[str, str]:
+        top = self.root / check_prefix(prefix)
+        found = {}
+        # Symlinks are neither followed nor listed: storage holds regular files.
+        for dirpath, _, files in os.walk(top):
+            rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
+            for name in files:
+                if name.startswith(TEMP_PREFIX):
+                    continue
+                try:
+                    st = os.lstat(os.path.join(dirpath, name))
+                except FileNotFoundError:
+                    continue
+                version = _version(st)
+                if version is not None:
+                    found[f"{rel}/{name}"] = version
+        return found
 
     def local_path(self, key: str) -> Path | None:
         return self._path(key)
+
+
+def _version(st: os.stat_result) -> str | None:
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    # A rename gives a new inode, so a re-upload always changes this.
+    return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"

@@ -117,8 +117,10 @@ class PythonRuntime:
                                conf_flags=self.settings.conf_flags, services=self.services)
         cancel = threading.Event()
         door = Door(ctx, source, f"{call.user}/{call.function}.py", cancel)
+        mount = self.files.mount()  # remote storage: synced to a local mirror
         try:
-            session = Session(host=door, grants=self._grants(), import_path=[GUEST_LIB_AT],
+            session = Session(host=door, grants=self._grants(mount.path),
+                              import_path=[GUEST_LIB_AT],
                               memory_bytes=limits.memory, deadline_s=limits.timeout,
                               output_bytes=limits.stdout, cache_dir=self.cache_dir,
                               shutdown_s=0, idle_s=None, lifetime_s=None)
@@ -129,7 +131,9 @@ class PythonRuntime:
                 session.close()
             finished = time.perf_counter()
             self._check(call, done, door, limits)
+            mount.commit()  # remote storage: write back the files the call changed
         finally:
+            mount.close()
             ctx.close()
         output = ctx.output
         if ctx.output_truncated:
@@ -140,12 +144,8 @@ class PythonRuntime:
         return CallResult(output=output, stdout=stdout,
                           timings={"load": loaded_at - started, "run": finished - loaded_at})
 
-    def _grants(self) -> list[Grant]:
-        grants = [Grant(cache.GUEST_LIB, GUEST_LIB_AT)]
-        shared = self.files.host_dir()
-        if shared is not None:
-            grants.append(Grant(shared, SHARED_AT, writable=True))
-        return grants
+    def _grants(self, shared) -> list[Grant]:
+        return [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]
 
     def _check(self, call: Call, done: wasi_python.Completed, door: Door,
                limits: Limits) -> None:

@@ -1,0 +1,114 @@
+"""The fileserver storage backend: ``http://upload-host:8002``.
+
+Faasm's "fileserver" mode: the upload API keeps the storage on its own disk
+(or S3) and workers on other hosts read it over HTTP, through the upload
+API's internal ``/storage`` routes (:mod:`api.storage`):
+
+- ``GET /storage/blob?key=K`` the blob, with its version as ``ETag``;
+  ``HEAD`` the version alone (one request per call, for the module cache);
+- ``GET /storage/list?prefix=shared/`` every key under a prefix with its
+  version (the shared-file mirror syncs with one of these per call);
+- ``PUT`` / ``DELETE /storage/blob?key=shared/...``: shared files, which
+  calls write.
+
+Nothing else is writable over HTTP: functions are uploaded through the
+upload API's own routes, which validate and precompile them; machine code
+a worker compiles itself (another engine configuration than the upload
+API's) is kept in this host's cache only, never sent back, so no HTTP
+client can plant machine code that workers would load.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import requests
+
+from faasm.errors import BadRequest, NotFound, TooLarge, Unavailable
+from faasm.storage import check_key, check_prefix
+from faasm.storage.remote import RemoteStorage, is_immutable
+
+#: Keys workers may write or delete through the upload API.
+WRITABLE_PREFIX = "shared/"
+#: (connect, read) timeouts of every request, seconds.
+TIMEOUTS = (5, 120)
+
+
+class FileserverStorage(RemoteStorage):
+    def __init__(self, url: str, cache_dir: Path, token: str = ""):
+        """``token``: sent as a bearer token (the admin token, when the upload API
+        checks tokens: FAASM_AUTH on)."""
+        super().__init__(url.rstrip("/"), cache_dir)
+        self.token = token
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's keep-alive connections to the upload API (API processes
+        serve requests on many threads; a forked child makes its own)."""
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            local.session = requests.Session()
+            if self.token:
+                local.session.headers["Authorization"] = f"Bearer {self.token}"
+            local.pid = os.getpid()
+        return local.session
+
+    def _request(self, method: str, route: str, **kwargs) -> requests.Response:
+        try:
+            response = self.session.request(method, f"{self.url}/storage/{route}",
+                                            timeout=TIMEOUTS, **kwargs)
+        except requests.RequestException as exc:
+            raise Unavailable(f"Fileserver storage unavailable: {exc}") from None
+        if response.status_code == 400:
+            raise BadRequest(response.text.strip() or "Bad storage request")
+        if response.status_code == 413:
+            raise TooLarge(response.text.strip() or "Too large for the fileserver")
+        if response.status_code in (401, 403):
+            raise Unavailable(f"Fileserver storage refused access ({response.status_code}): "
+                              "with FAASM_AUTH on, give this host FAASM_ADMIN_TOKEN")
+        if response.status_code not in (200, 404):
+            raise Unavailable(f"Fileserver storage answered {response.status_code}: "
+                              f"{response.text.strip()[:200]}")
+        return response
+
+    def read(self, key: str) -> bytes:
+        if is_immutable(check_key(key)) and self.blobs.exists(key):
+            return self.blobs.read(key)
+        response = self._request("GET", "blob", params={"key": key})
+        if response.status_code == 404:
+            raise NotFound(f"{key} not found")
+        return response.content
+
+    def version(self, key: str) -> str | None:
+        if is_immutable(check_key(key)):
+            local = self.blobs.version(key)
+            if local is not None:
+                return local
+        response = self._request("HEAD", "blob", params={"key": key})
+        if response.status_code == 404:
+            return None
+        return response.headers["ETag"].strip('"')
+
+    def write(self, key: str, data: bytes) -> None:
+        if is_immutable(check_key(key)):
+            self.blobs.write(key, data)
+        elif key.startswith(WRITABLE_PREFIX):
+            self._request("PUT", "blob", params={"key": key}, data=data)
+        else:
+            raise BadRequest(f"Cannot write {key} through the fileserver: only shared "
+                             "files are writable there (upload functions to the upload API)")
+
+    def delete(self, key: str) -> None:
+        if is_immutable(check_key(key)):
+            self.blobs.delete(key)
+        elif key.startswith(WRITABLE_PREFIX):
+            self._request("DELETE", "blob", params={"key": key})
+        else:
+            raise BadRequest(f"Cannot delete {key} through the fileserver")
+
+    def list(self, prefix: str) -> dict[str, str]:
+        response = self._request("GET", "list", params={"prefix": check_prefix(prefix)})
+        return response.json()["blobs"]
