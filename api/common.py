@@ -6,14 +6,27 @@ import logging
 
 import falcon
 
-from faasm.errors import (BadRequest, CallFailed, Expired, FaasmError, NotFound, TooLarge,
-                          Unavailable)
+from api.auth import PUBLIC, AuthMiddleware
+from faasm.auth import Tokens
+from faasm.errors import (
+    BadRequest,
+    CallFailed,
+    Expired,
+    FaasmError,
+    Forbidden,
+    NotFound,
+    TooLarge,
+    Unauthorized,
+    Unavailable,
+)
 
 log = logging.getLogger("faasm.api")
 
 #: Every expected error class and the status it maps to (most specific first).
 ERROR_STATUS = [
     (BadRequest, falcon.HTTP_400),
+    (Unauthorized, falcon.HTTP_401),
+    (Forbidden, falcon.HTTP_403),
     (NotFound, falcon.HTTP_404),
     (Expired, falcon.HTTP_410),
     (TooLarge, falcon.HTTP_413),
@@ -37,6 +50,8 @@ def _faasm_error(req, resp, exc: FaasmError, params) -> None:
     text = f"FAILED: {exc.reason}" if isinstance(exc, CallFailed) else exc.reason
     if status == falcon.HTTP_503:
         resp.set_header("Retry-After", "1")
+    if status == falcon.HTTP_401:
+        resp.set_header("WWW-Authenticate", 'Bearer realm="faasm"')
     plain(resp, text.replace("\n", " ") + "\n", status)
 
 
@@ -64,11 +79,13 @@ class CORSMiddleware:
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         resp.set_header("Access-Control-Allow-Origin", "*")
         resp.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, OPTIONS")
-        resp.set_header("Access-Control-Allow-Headers", "*")
+        # A wildcard does not cover Authorization (Fetch standard): it is named.
+        resp.set_header("Access-Control-Allow-Headers", "Authorization, *")
 
 
-def create_falcon_app() -> falcon.App:
-    app = falcon.App(middleware=[CORSMiddleware()], cors_enable=False)
+def create_falcon_app(tokens: Tokens | None = None) -> falcon.App:
+    """An app with the error table and CORS; ``tokens`` turns authentication on."""
+    app = falcon.App(middleware=[CORSMiddleware(), AuthMiddleware(tokens)], cors_enable=False)
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(FaasmError, _faasm_error)
@@ -88,12 +105,16 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
 class Ping:
     """``GET /ping`` → ``PONG``: the API process answers (it checks nothing behind it)."""
 
+    auth = PUBLIC
+
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         plain(resp, "PONG")
 
 
 class OpenAPIDocument:
     """``GET /openapi.json``: the API's OpenAPI document (built once, by the factory)."""
+
+    auth = PUBLIC
 
     def __init__(self, document: dict):
         self.document = document

@@ -10,9 +10,11 @@ from datetime import UTC, datetime
 
 import falcon
 
+from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
 from api.openapi import invoke_document
 from faasm import redisdb
+from faasm.auth import Tokens
 from faasm.calls import CallStatus, RequestKind, parse_call_id, parse_invoke
 from faasm.errors import CallFailed
 from faasm.functions import Functions
@@ -30,9 +32,12 @@ class InvokeDeps:
     functions: Functions
     records: CallRecords
     queue: object  # workers.app.CallQueue (duck-typed so tests may pass another)
+    tokens: Tokens | None = None  # FAASM_AUTH on: check requests against these
 
 
 class Invoke:
+    auth = IN_RESPONDER  # the body names the user (or the call, or a flush)
+
     def __init__(self, deps: InvokeDeps):
         self.deps = deps
 
@@ -41,9 +46,11 @@ class Invoke:
         body = read_body(req, max(settings.max_upload_bytes, MAX_REQUEST_BYTES_FLOOR))
         request = parse_invoke(body, settings.max_call_timeout)
         if request.kind is RequestKind.FLUSH:
+            principal(req).require_admin("Flushing the workers")
             plain(resp, f"Flushed {self.deps.queue.flush()} workers\n")
         elif request.kind is RequestKind.STATUS:
-            self.deps.records.get(request.call_id)  # 404 never issued, 410 expired
+            record = self.deps.records.get(request.call_id)  # 404 never issued, 410 expired
+            principal(req).require_user(record.get("user"), f"Call {request.call_id}")
             status, result = self.deps.queue.status(request.call_id)
             if status is CallStatus.SUCCESS:
                 plain(resp, b"SUCCESS: " + result.response_body())
@@ -52,6 +59,7 @@ class Invoke:
             else:
                 plain(resp, "RUNNING")
         else:
+            principal(req).require_user(request.user)
             python = self.deps.functions.resolve(request.user, request.function,
                                                  request.python)
             call = self.deps.records.issue(dict(
@@ -73,12 +81,15 @@ class Invoke:
 class CallReport:
     """``GET /status/{call_id}``: the call's status as JSON (beyond Faasm's API)."""
 
+    auth = IN_RESPONDER  # the call's record says whose call it is
+
     def __init__(self, deps: InvokeDeps):
         self.deps = deps
 
     def on_get(self, req, resp, call_id: str) -> None:
         call_id = parse_call_id(call_id)
         record = self.deps.records.get(call_id)  # 404 never issued, 410 expired
+        principal(req).require_user(record.get("user"), f"Call {call_id}")
         resp.media = {"id": call_id, "user": record.get("user"),
                       "function": record.get("function"),
                       "python": record.get("python") == "1",
@@ -93,7 +104,7 @@ def _iso(timestamp: str | None) -> str | None:
 
 
 def create_app(deps: InvokeDeps) -> falcon.App:
-    app = create_falcon_app()
+    app = create_falcon_app(deps.tokens if deps is not None else None)
     app.add_route("/", Invoke(deps))
     app.add_route("/status/{call_id}", CallReport(deps))
     app.add_route("/ping", Ping())
@@ -106,8 +117,8 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     from workers.app import CallQueue, app as celery_app
 
     settings = settings or get_settings()
+    client = redisdb.connect(settings)
     return create_app(InvokeDeps(
         settings=settings, functions=Functions(open_storage(settings.storage)),
-        records=CallRecords(redisdb.connect(settings), settings.key_prefix,
-                            settings.result_retention),
-        queue=CallQueue(celery_app, settings)))
+        records=CallRecords(client, settings.key_prefix, settings.result_retention),
+        queue=CallQueue(celery_app, settings), tokens=tokens_for(settings, client)))

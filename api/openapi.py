@@ -35,6 +35,12 @@ def _name(name: str, description: str) -> dict:
 
 _ERRORS = {
     "400": _text("Bad request: a bad name, path, body or field (the reason says which)"),
+    "401": {**_text("FAASM_AUTH is on and the request has no valid bearer token",
+                    "Invalid bearer token"),
+            "headers": {"WWW-Authenticate": {"schema": {"type": "string"},
+                                             "description": 'Bearer realm="faasm"'}}},
+    "403": _text("The token's user may not touch another user's namespace (or needs the "
+                 "admin token)", "The token of user alice may not act for user bob"),
     "404": _text("Not found: no such route, function, state value, shared file or call"),
     "410": _text("The call's record passed the result retention", "Call 7 expired"),
     "413": _text("The body is over FAASM_MAX_UPLOAD_BYTES"),
@@ -57,13 +63,31 @@ def _common_paths(tag: str) -> dict:
     return {
         "/ping": {"get": _operation(
             "Health check of the API process", {"200": _text("The API answers", "PONG")},
-            tag, operationId=f"{tag}Ping")},
+            tag, operationId=f"{tag}Ping", security=[])},
         "/openapi.json": {"get": _operation(
             "This document", {"200": {"description": "The OpenAPI document",
                                       "content": {"application/json": {
                                           "schema": {"type": "object"}}}}},
-            tag, operationId=f"{tag}OpenAPI")},
+            tag, operationId=f"{tag}OpenAPI", security=[])},
     }
+
+
+#: docs/AUTH.md: with FAASM_AUTH on, every operation but the public ones needs a token.
+_BEARER = {"type": "http", "scheme": "bearer",
+           "description": "Per-user token (`faasm token create USER`) or FAASM_ADMIN_TOKEN; "
+                          "only checked with FAASM_AUTH on. A user's token reaches that "
+                          "user's functions, state, calls and shared files under `<user>/`; "
+                          "flush and /storage need the admin token."}
+
+
+def _with_auth(paths: dict) -> dict:
+    """Every operation that needs a token (no ``security`` of its own) may answer 401/403."""
+    for item in paths.values():
+        for op in item.values():
+            if isinstance(op, dict) and "responses" in op and "security" not in op:
+                for code, ref in _errors("401", "403").items():
+                    op["responses"].setdefault(code, ref)  # keep a route's own 403
+    return paths
 
 
 def _document(title: str, description: str, tag: str, paths: dict, schemas: dict) -> dict:
@@ -71,10 +95,13 @@ def _document(title: str, description: str, tag: str, paths: dict, schemas: dict
         "openapi": "3.1.0",
         "info": {"title": title, "version": VERSION, "description": f"{description} {_CORS}"},
         "tags": [{"name": tag}],
-        "paths": {**paths, **_common_paths(tag)},
+        "paths": _with_auth({**paths, **_common_paths(tag)}),
+        # The empty requirement: with FAASM_AUTH off (the default) no token is needed.
+        "security": [{"bearerAuth": []}, {}],
         "components": {
             "responses": {f"Error{code}": response for code, response in _ERRORS.items()},
             "schemas": schemas,
+            "securitySchemes": {"bearerAuth": _BEARER},
         },
     }
 
@@ -122,6 +149,43 @@ def _upload_paths() -> dict:
             "get": _operation("Read a shared file",
                               {"200": _binary("The file's bytes"), **_errors("400", "404")},
                               up, operationId="getSharedFile")},
+        **_storage_paths(up),
+    }
+
+
+def _storage_paths(tag: str) -> dict:
+    """The internal routes workers in fileserver mode read storage through (api/storage.py)."""
+    key = [{"name": "key", "in": "query", "required": True, "schema": {"type": "string"},
+            "description": "a raw storage key: functions/<user>/<function>/function.wasm, "
+                           "artifacts/<sha256>-<engine>.cwasm, shared/<path>"}]
+    etag = {"ETag": {"schema": {"type": "string"}, "description": "the blob's version"}}
+    return {
+        "/storage/blob": {"parameters": key, "get": _operation(
+            "Internal (fileserver mode): a storage blob's bytes and version",
+            {"200": {**_binary("The blob's bytes"), "headers": etag},
+             **_errors("400", "404", "503")}, tag, operationId="getStorageBlob"),
+            "head": _operation(
+                "Internal (fileserver mode): a storage blob's version",
+                {"200": {"description": "The blob exists", "headers": etag},
+                 **_errors("400", "404", "503")}, tag, operationId="headStorageBlob"),
+            "put": _operation(
+                "Internal (fileserver mode): write a shared file (shared/ keys only)",
+                {"200": _text("Stored", "Stored\n"), "403": _text("Not a shared/ key"),
+                 **_errors("400", "413", "503")}, tag, operationId="putStorageBlob",
+                requestBody={"required": False, **_binary("the file's bytes")}),
+            "delete": _operation(
+                "Internal (fileserver mode): delete a shared file (shared/ keys only)",
+                {"200": _text("Deleted", "Deleted\n"), "403": _text("Not a shared/ key"),
+                 **_errors("400", "503")}, tag, operationId="deleteStorageBlob")},
+        "/storage/list": {"get": _operation(
+            "Internal (fileserver mode): every blob under a prefix, with its version",
+            {"200": {"description": "key -> version", "content": {"application/json": {
+                "schema": {"type": "object", "properties": {"blobs": {
+                    "type": "object", "additionalProperties": {"type": "string"}}}}}}},
+             **_errors("400", "503")}, tag, operationId="listStorage",
+            parameters=[{"name": "prefix", "in": "query", "required": True,
+                         "schema": {"type": "string"},
+                         "description": "a key prefix ending with /, e.g. shared/"}])},
     }
 
 

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 import falcon
 
+from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
 from api.openapi import upload_document
+from api.storage import add_storage_routes
 from faasm import redisdb
+from faasm.auth import Tokens
 from faasm.files import SharedFiles
 from faasm.functions import Functions
 from faasm.settings import Settings, get_settings
@@ -25,6 +28,7 @@ class UploadDeps:
     functions: Functions
     files: SharedFiles
     state: GlobalState
+    tokens: Tokens | None = None  # FAASM_AUTH on: check requests against these
 
 
 class WasmFunction:
@@ -70,27 +74,32 @@ class StateValue:
 
 
 class SharedFile:
+    auth = IN_RESPONDER  # the FilePath says whose file it is
+
     def __init__(self, deps: UploadDeps):
         self.deps = deps
 
     def on_put(self, req, resp) -> None:
         path = req.get_header("FilePath")
+        principal(req).require_shared_path(path)
         self.deps.files.put(path, read_body(req, self.deps.settings.max_upload_bytes))
         plain(resp, "Shared file uploaded\n")
 
     def on_get(self, req, resp) -> None:
+        principal(req).require_shared_path(req.get_header("FilePath"))
         resp.data = self.deps.files.get(req.get_header("FilePath"))
         resp.content_type = "application/octet-stream"
 
 
 def create_app(deps: UploadDeps) -> falcon.App:
-    app = create_falcon_app()
+    app = create_falcon_app(deps.tokens if deps is not None else None)
     app.add_route("/f/{user}/{function}", WasmFunction(deps))
     app.add_route("/p/{user}/{function}", PythonFunction(deps))
     app.add_route("/s/{user}/{key}", StateValue(deps))
     app.add_route("/file", SharedFile(deps))
     app.add_route("/ping", Ping())
     app.add_route("/openapi.json", OpenAPIDocument(upload_document()))
+    add_storage_routes(app, deps)
     return app
 
 
@@ -98,6 +107,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     """The app as configured from the environment (gunicorn's entry point)."""
     settings = settings or get_settings()
     storage = open_storage(settings.storage)
+    client = redisdb.connect(settings)
     return create_app(UploadDeps(
         settings=settings, functions=Functions(storage), files=SharedFiles(storage),
-        state=GlobalState(redisdb.connect(settings), settings.key_prefix)))
+        state=GlobalState(client, settings.key_prefix), tokens=tokens_for(settings, client)))

@@ -19,6 +19,8 @@ from faasm import cli_commands as commands
 from faasm import client as api
 from faasm.cli_commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
 
+TOKEN_HINT = ("the platform has FAASM_AUTH on: pass --token TOKEN or set FAASM_TOKEN (an "
+              "operator issues one with `faasm token create USER`)")
 UNAVAILABLE_HINT = ("the API answers but Redis or the broker behind it does not: is the "
                     "`redis` process of `make run` up, and FAASM_REDIS_URL right?")
 
@@ -48,6 +50,9 @@ def _connection_options(defaults: bool) -> argparse.ArgumentParser:
                        help="upload API (default: http://127.0.0.1:$FAASM_UPLOAD_PORT, 8002)")
     group.add_argument("--invoke-url", metavar="URL", **keep,
                        help="invoke API (default: http://127.0.0.1:$FAASM_INVOKE_PORT, 8080)")
+    group.add_argument("--token", metavar="TOKEN", **keep,
+                       help="bearer token to send, for a platform with FAASM_AUTH on "
+                            "(default: $FAASM_TOKEN)")
     group.add_argument("-q", "--quiet", action="store_true", **keep,
                        help="no progress on stderr")
     return parser
@@ -178,6 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("path", help="path under the shared root")
     _put_data(q, "file's content")
 
+    p = _add(sub, "token", commands.cmd_token,
+             "manage per-user bearer tokens (an operator's command: talks to Redis)",
+             connects=False,
+             description="Create, list and revoke the bearer tokens a platform with "
+                         "FAASM_AUTH on checks. Talks to the platform's Redis directly "
+                         "(FAASM_REDIS_URL, FAASM_KEY_PREFIX), not to its APIs. See "
+                         "docs/AUTH.md.",
+             epilog="examples:\n  TOKEN=$(faasm token create alice)\n"
+                    "  faasm token list alice\n  faasm token revoke 3f9c2a7e1b0d4c85\n"
+                    "  faasm token revoke --user alice")
+    tokens = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = tokens.add_parser("create", help="issue a token for USER and print it (shown once)")
+    q.add_argument("user", help="the user the token acts for")
+    q = tokens.add_parser("list", help="list tokens (id, user, created), never their secrets")
+    q.add_argument("user", nargs="?", help="only this user's tokens")
+    q = tokens.add_parser("revoke", help="revoke tokens by id (or whole token), or a user's")
+    q.add_argument("ids", nargs="*", metavar="ID", help="token id as `list` shows it, or "
+                   "the whole token")
+    q.add_argument("--user", help="revoke every token of this user")
+
     _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
     _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
 
@@ -229,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
         return FAILED
     except api.ClientError as exc:
         print(f"faasm: {exc.reason} (HTTP {exc.status})", file=sys.stderr)
+        if isinstance(exc, api.Unauthorized):
+            print(f"hint: {TOKEN_HINT}", file=sys.stderr)
         return USAGE
     except UsageError as exc:
         parser.exit(USAGE, f"faasm: {exc}\n")

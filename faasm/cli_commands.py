@@ -72,7 +72,7 @@ def _send(args, what: str, name: str, send) -> None:
 
 
 def _client(args) -> api.Client:
-    return api.Client(args.upload_url, args.invoke_url)
+    return api.Client(args.upload_url, args.invoke_url, token=args.token)
 
 
 def cmd_upload(args) -> int:
@@ -185,6 +185,57 @@ def cmd_file(args) -> int:
 def cmd_flush(args) -> int:
     print(f"Flushed {_client(args).flush()} workers")
     return OK
+
+
+def cmd_token(args) -> int:
+    """Tokens straight in Redis: an operator's command, whatever FAASM_AUTH says."""
+    import datetime
+
+    from faasm import errors, redisdb
+    from faasm.auth import Tokens
+    from faasm.settings import get_settings
+
+    settings = get_settings()
+    tokens = Tokens(redisdb.connect(settings), settings.key_prefix)
+    try:
+        if args.action == "create":
+            info, token = tokens.issue(args.user)
+            _stderr(f"token {info.id} for user {info.user}: shown once, keep it secret")
+            print(token)
+            return OK
+        if args.action == "list":
+            found = tokens.list(args.user)
+            width = max((len(info.user) for info in found), default=0)
+            for info in found:
+                created = datetime.datetime.fromtimestamp(info.created, datetime.UTC)
+                print(f"{info.id}  {info.user:<{width}}  "
+                      f"{created.isoformat(timespec='seconds')}")
+            return OK
+        if bool(args.ids) == bool(args.user):
+            raise UsageError("name token ids to revoke, or --user USER (not both)")
+        if args.user:
+            revoked = tokens.revoke_user(args.user)
+            if not revoked:
+                _stderr(f"user {args.user} had no tokens")
+            for info in revoked:
+                print(f"revoked {info.id} (user {info.user})")
+            return OK
+        code = OK
+        for token_id in args.ids:
+            try:
+                info = tokens.revoke(token_id)
+            except (errors.BadRequest, errors.NotFound) as exc:
+                _stderr(f"faasm: {exc.reason}")
+                code = USAGE
+            else:
+                print(f"revoked {info.id} (user {info.user})")
+        return code
+    except errors.BadRequest as exc:
+        _stderr(f"faasm: {exc.reason}")
+        return USAGE
+    except errors.Unavailable as exc:
+        _stderr(f"faasm: {exc.reason}\nhint: is FAASM_REDIS_URL the platform's Redis?")
+        return UNREACHABLE
 
 
 def cmd_ping(args) -> int:

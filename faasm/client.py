@@ -72,6 +72,14 @@ class TooLarge(ClientError, errors.TooLarge):
     """413: the body is over the platform's upload limit."""
 
 
+class Unauthorized(ClientError, errors.Unauthorized):
+    """401: the platform has FAASM_AUTH on and the request had no valid token."""
+
+
+class Forbidden(ClientError, errors.Forbidden):
+    """403: the token's user may not touch that (another user's namespace, a flush)."""
+
+
 class Unavailable(ClientError, errors.Unavailable):
     """503: the API answers, but Redis or the broker behind it does not."""
 
@@ -97,8 +105,8 @@ class WaitTimeout(ClientError, TimeoutError):
     """:meth:`Client.wait` gave up before the call ended (the call goes on)."""
 
 
-_STATUS_ERRORS = {400: BadRequest, 404: NotFound, 410: Expired, 413: TooLarge,
-                  503: Unavailable}
+_STATUS_ERRORS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
+                  410: Expired, 413: TooLarge, 503: Unavailable}
 
 
 def error_for(response: requests.Response) -> ClientError:
@@ -212,10 +220,15 @@ def _open(data: Data) -> tuple[BinaryIO, int, bool]:
 
 
 class Client:
-    """The platform's HTTP API from Python. URLs default to :func:`default_urls`."""
+    """The platform's HTTP API from Python. URLs default to :func:`default_urls`.
+
+    ``token`` (default: ``FAASM_TOKEN``) is sent as ``Authorization: Bearer``
+    on every request, for a platform with FAASM_AUTH on; "" sends none.
+    """
 
     def __init__(self, upload_url: str | None = None, invoke_url: str | None = None, *,
-                 session: requests.Session | None = None, timeout: float = READ_TIMEOUT):
+                 session: requests.Session | None = None, timeout: float = READ_TIMEOUT,
+                 token: str | None = None):
         if upload_url is None or invoke_url is None:
             default_upload, default_invoke = default_urls()
             upload_url, invoke_url = upload_url or default_upload, invoke_url or default_invoke
@@ -223,12 +236,20 @@ class Client:
         self.invoke_url = invoke_url.rstrip("/")
         self.session = session or requests.Session()
         self.timeout = timeout
+        if token is None:
+            from faasm.settings import get_settings
+
+            token = get_settings().token
+        self.token = token.strip()  # a token read from a file keeps its newline
 
     # -- transport --------------------------------------------------------
 
     def _request(self, method: str, url: str, *, timeout: float | None | object = _DEFAULT,
                  **kwargs) -> requests.Response:
         read = self.timeout if timeout is _DEFAULT else timeout
+        if self.token:
+            kwargs["headers"] = {**(kwargs.get("headers") or {}),
+                                 "Authorization": f"Bearer {self.token}"}
         try:
             response = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, read),
                                             **kwargs)

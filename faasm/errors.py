@@ -2,7 +2,7 @@
 
 Every error a client or a function can cause is a :class:`FaasmError` with a
 one-line reason. The HTTP layer maps each class to a status code in one
-table (``api/errors.py``); anything else is a bug and is logged with a
+table (``api/common.py``); anything else is a bug and is logged with a
 traceback.
 """
 
@@ -20,6 +20,14 @@ class FaasmError(Exception):
 
 class BadRequest(FaasmError):
     """The client's input is malformed or not allowed."""
+
+
+class Unauthorized(FaasmError):
+    """The request carries no valid bearer token (with ``FAASM_AUTH`` on)."""
+
+
+class Forbidden(FaasmError):
+    """The token is valid, but its user may not touch what the request names."""
 
 
 class NotFound(FaasmError):

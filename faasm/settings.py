@@ -19,10 +19,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
+#: The shortest FAASM_ADMIN_TOKEN accepted: it is a password to everything.
+MIN_SECRET_LENGTH = 32
 
 
-def _env(name: str, help: str, default, parse=str, shown: str | None = None):
-    """A settings field read from ``FAASM_<NAME>``; ``help`` documents it."""
+def _env(name: str, help: str, default, parse=str, shown: str | None = None,
+         secret: bool = False):
+    """A settings field read from ``FAASM_<NAME>``; ``help`` documents it.
+
+    A ``secret`` (a token) is left out of the settings' repr and of error messages.
+    """
 
     def read():
         raw = os.environ.get(f"FAASM_{name}")
@@ -31,10 +37,11 @@ def _env(name: str, help: str, default, parse=str, shown: str | None = None):
         try:
             return parse(raw)
         except ValueError as exc:
-            raise ValueError(f"FAASM_{name}={raw!r} is invalid: {exc}") from None
+            value = "<hidden>" if secret else repr(raw)
+            raise ValueError(f"FAASM_{name}={value} is invalid: {exc}") from None
 
     shown = shown or repr(default)
-    return field(default_factory=read,
+    return field(default_factory=read, repr=not secret,
                  metadata={"env": f"FAASM_{name}", "help": help, "default": shown})
 
 
@@ -49,6 +56,13 @@ def _bool(raw: str) -> bool:
 def _choice(raw: str, allowed: tuple[str, ...]) -> str:
     if raw not in allowed:
         raise ValueError(f"expected one of {', '.join(allowed)}")
+    return raw
+
+
+def _strong_secret(raw: str) -> str:
+    if len(raw) < MIN_SECRET_LENGTH:
+        raise ValueError(f"use at least {MIN_SECRET_LENGTH} random characters, e.g. "
+                         "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
     return raw
 
 
@@ -73,14 +87,25 @@ class Settings:
         "BROKER_URL", "Celery broker (redis:// or amqp://); defaults to FAASM_REDIS_URL", "")
     result_backend_url: str = _env(
         "RESULT_BACKEND", "Celery result backend (redis://); defaults to FAASM_REDIS_URL", "")
+    broker_visibility_timeout: int = _env(
+        "BROKER_VISIBILITY_TIMEOUT", "Redis broker: seconds after which a call taken by a "
+        "worker that vanished (host lost, worker killed) is delivered again; keep it above "
+        "the longest call", 0, _positive(int), shown="FAASM_MAX_CALL_TIMEOUT + 60")
+    redis_sentinel_master: str = _env(
+        "REDIS_SENTINEL_MASTER", "master name, when FAASM_REDIS_URL (and the broker/backend "
+        "URLs) are Redis Sentinel URLs: `sentinel://h1:26379;sentinel://h2:26379/0`", "")
     key_prefix: str = _env(
         "KEY_PREFIX", "prefix of every Redis key the platform writes", "faasm")
     data_dir: Path = _env(
         "DATA_DIR", "local data: shared storage, private Redis, caches",
         lambda: PROJECT_ROOT / "data", Path, shown="<repo>/data")
     storage_url: str = _env(
-        "STORAGE", "shared storage for functions and files: a directory path; "
-        "defaults to <data dir>/storage", "")
+        "STORAGE", "shared storage for functions and files: a directory path, "
+        "`s3://bucket/prefix`, or `http://upload-host:8002` (fileserver mode: workers read "
+        "through the upload API); defaults to <data dir>/storage", "")
+    s3_endpoint_url: str = _env(
+        "S3_ENDPOINT_URL", "endpoint of an S3-compatible service for s3:// storage (MinIO, "
+        "Ceph...); empty = AWS. Credentials come from the standard AWS variables", "")
     python_cache_path: str = _env(
         "PYTHON_CACHE", "compiled Python runtime (CPython for WASI, compiled once per machine: "
         "~75 s, ~2.3 GB); defaults to <data dir>/python-cache", "")
@@ -127,6 +152,17 @@ class Settings:
     conf_flags: frozenset = _env(
         "CONF_FLAGS", "comma-separated platform flags that __faasm_conf_flag reports on",
         frozenset(), shown="''", parse=lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
+    auth: bool = _env(
+        "AUTH", "per-user bearer tokens (docs/AUTH.md): `on` makes every request but /ping, "
+        "/openapi.json and OPTIONS need a token, and keeps each user to their own namespace",
+        False, _bool)
+    admin_token: str = _env(
+        "ADMIN_TOKEN", "with FAASM_AUTH on: a token that acts for every user and alone may "
+        "flush and use the internal /storage routes (32+ characters); empty = no admin",
+        "", _strong_secret, secret=True)
+    token: str = _env(
+        "TOKEN", "bearer token the `faasm` CLI and the Python client send (`--token` "
+        "overrides it); not read by the platform", "", secret=True)
     debug: bool = _env("DEBUG", "log at debug level", False, _bool)
 
     @property
@@ -136,6 +172,10 @@ class Settings:
     @property
     def result_backend(self) -> str:
         return self.result_backend_url or self.redis_url
+
+    @property
+    def visibility_timeout(self) -> int:
+        return self.broker_visibility_timeout or int(self.max_call_timeout) + 60
 
     @property
     def storage(self) -> str:
