@@ -13,6 +13,8 @@ Celery in ``workers/``: this module imports no Celery.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
@@ -102,7 +104,9 @@ class Chaining:
         if call.timeout is None or call.timeout > remaining:
             call.timeout = remaining
         try:
-            outcome = Outcome(result=self.execute(call))
+            result = self.execute(call)
+            result.worker = result.worker or f"inline@{socket.gethostname()}/{os.getpid()}"
+            outcome = Outcome(result=result)
         except CallFailed as exc:
             outcome = Outcome(reason=exc.reason)
         except FaasmError as exc:

@@ -1,6 +1,7 @@
 """Faults done for real: a worker process killed mid-call, Redis restarted under load,
 the upload API killed during an upload. Nothing is lost, nothing stays RUNNING."""
 
+import collections
 import signal
 import socket
 import threading
@@ -120,6 +121,13 @@ def test_redis_restart_under_load(platform, redis_server):
     assert any(code == 200 for _, code, _ in after), "never recovered"
     assert not [a for a in answers if a[1] == 500 and "FAILED" not in a[2]]
     assert not [a for a in answers if a[1] == 0]  # the API always answered
+    recovered = min(a[0] for a in after if a[1] == 200) - up_at
+    statuses = dict(sorted(collections.Counter(a[1] for a in answers).items()))
+    print(f"\nredis restart: {len(answers)} calls (statuses {statuses}), "
+          f"{len(during)} answered 503 while Redis was "
+          f"down {restarting_at - down_at:.1f} s, "
+          f"{sum(1 for a in answers if a[1] == 200)} succeeded, first success {recovered:.2f} s "
+          "after Redis was back, 0 hung")
 
 
 def test_upload_api_killed_during_an_upload_tears_nothing(platform):

@@ -56,6 +56,7 @@ def test_awaiting_a_queued_child_runs_it_inline_once(records):
     assert dispatcher.queued == [child] and child.parent == parent.id
     outcome = chaining.await_call(parent, child.id, time.monotonic() + 5, known=child)
     assert outcome.result.output == b"ABC" and ran == [child.id]
+    assert outcome.result.worker.startswith("inline@")
     assert dispatcher.outcomes[child.id].ok  # stored for pollers
     # A worker receiving the message later finds the claim taken.
     assert records.claim(child.id, CallRecords.TASK, 30) == (False, CallRecords.INLINE)
