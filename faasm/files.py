@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import weakref
 from pathlib import Path
 from typing import Self
@@ -104,6 +105,12 @@ class CallFiles:
             entry = _mirrors[self.storage] = (
                 os.getpid(), Mirror(self.storage, SHARED_PREFIX, process_dir(root) / "shared"))
         return entry[1]
+
+    def flush(self) -> None:
+        """Drop this process's copy of remote shared files (fetched again when next used)."""
+        entry = _mirrors.pop(self.storage, None)
+        if entry is not None and entry[0] == os.getpid():
+            shutil.rmtree(entry[1].dir, ignore_errors=True)
 
     def read_for_call(self, path: str) -> bytes:
         """A shared file's bytes as the running call sees them (its own writes included)."""

@@ -42,7 +42,9 @@ class WasmRuntime:
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
     def flush(self) -> None:
+        """Drop cached modules and this process's copy of remote shared files."""
         self.modules.flush()
+        self.files.flush()
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""

@@ -106,3 +106,14 @@ def test_local_storage_mounts_the_storage_itself(tmp_path):
         assert mount.path == tmp_path / "storage/shared"
         (mount.path / "x").write_bytes(b"at once")
         assert SharedFiles(storage).get("x") == b"at once"
+
+
+def test_flush_drops_the_process_copy(storage, files):
+    SharedFiles(storage).put("cached.txt", b"v1")
+    with files.mount() as mount:
+        first_dir = mount.path
+        assert (mount.path / "cached.txt").read_bytes() == b"v1"
+    files.flush()
+    assert not first_dir.exists()
+    with files.mount() as mount:  # fetched again on next use
+        assert (mount.path / "cached.txt").read_bytes() == b"v1"
