@@ -15,7 +15,7 @@ from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_bod
 from api.openapi import invoke_document
 from faasm import redisdb
 from faasm.auth import Tokens
-from faasm.calls import CallStatus, RequestKind, parse_call_id, parse_invoke
+from faasm.calls import CallStatus, InvokeRequest, RequestKind, parse_call_id, parse_invoke
 from faasm.errors import CallFailed
 from faasm.functions import Functions
 from faasm.records import CallRecords
@@ -49,33 +49,38 @@ class Invoke:
             principal(req).require_admin("Flushing the workers")
             plain(resp, f"Flushed {self.deps.queue.flush()} workers\n")
         elif request.kind is RequestKind.STATUS:
-            record = self.deps.records.get(request.call_id)  # 404 never issued, 410 expired
-            principal(req).require_user(record.get("user"), f"Call {request.call_id}")
-            status, result = self.deps.queue.status(request.call_id)
-            if status is CallStatus.SUCCESS:
-                plain(resp, b"SUCCESS: " + result.response_body())
-            elif status is CallStatus.FAILED:
-                plain(resp, f"FAILED: {result}\n")
-            else:
-                plain(resp, "RUNNING")
+            self._status(req, resp, request.call_id)
         else:
-            principal(req).require_user(request.user)
-            python = self.deps.functions.resolve(request.user, request.function,
-                                                 request.python)
-            call = self.deps.records.issue(dict(
-                user=request.user, function=request.function, input=request.input,
-                python=python, timeout=request.timeout))
-            sent = self.deps.queue.submit(call, sync=not request.is_async)
-            if request.is_async:
-                plain(resp, str(call.id))
-                return
-            limit = request.timeout or settings.call_timeout
-            try:
-                result = self.deps.queue.wait(call, sent, limit)
-            except CallFailed as exc:
-                plain(resp, f"FAILED: {exc.reason}\n", falcon.HTTP_500)
-                return
-            plain(resp, result.response_body())
+            self._call(req, resp, request)
+
+    def _status(self, req, resp, call_id: int) -> None:
+        record = self.deps.records.get(call_id)  # 404 never issued, 410 expired
+        principal(req).require_user(record.get("user"), f"Call {call_id}")
+        status, result = self.deps.queue.status(call_id)
+        if status is CallStatus.SUCCESS:
+            plain(resp, b"SUCCESS: " + result.response_body())
+        elif status is CallStatus.FAILED:
+            plain(resp, f"FAILED: {result}\n")
+        else:
+            plain(resp, "RUNNING")
+
+    def _call(self, req, resp, request: InvokeRequest) -> None:
+        principal(req).require_user(request.user)
+        python = self.deps.functions.resolve(request.user, request.function, request.python)
+        call = self.deps.records.issue(dict(
+            user=request.user, function=request.function, input=request.input,
+            python=python, timeout=request.timeout))
+        sent = self.deps.queue.submit(call, sync=not request.is_async)
+        if request.is_async:
+            plain(resp, str(call.id))
+            return
+        try:
+            result = self.deps.queue.wait(call, sent,
+                                          request.timeout or self.deps.settings.call_timeout)
+        except CallFailed as exc:
+            plain(resp, f"FAILED: {exc.reason}\n", falcon.HTTP_500)
+            return
+        plain(resp, result.response_body())
 
 
 class CallReport:
