@@ -132,11 +132,6 @@ def read_appended_state(ctx, key_ptr, buf, buf_len, n_elems):
     ctx.write(buf, data[: buf_len & 0xFFFFFFFF], "__faasm_read_appended_state")
 
 
-@host_function("__faasm_clear_appended_state", "i32")
-def clear_appended_state(ctx, key_ptr):
-    ctx.state.clear_appended(_key(ctx, key_ptr, "__faasm_clear_appended_state"))
-
-
 @host_function("__faasm_write_state_from_file", "i32 i32", "i32")
 def write_state_from_file(ctx, key_ptr, path_ptr):
     key = _key(ctx, key_ptr, "__faasm_write_state_from_file")
@@ -147,31 +142,22 @@ def write_state_from_file(ctx, key_ptr, path_ptr):
     return len(data)
 
 
-@host_function("__faasm_lock_state_global", "i32")
-def lock_state_global(ctx, key_ptr):
-    ctx.state.lock_global(_key(ctx, key_ptr, "__faasm_lock_state_global"))
+def _key_only(name: str, method: str):
+    """A host call ``name(key)`` that calls ``CallState.<method>(key)``."""
+
+    def call(ctx, key_ptr):
+        getattr(ctx.state, method)(_key(ctx, key_ptr, name))
+
+    call.__name__ = method
+    host_function(name, "i32")(call)
 
 
-@host_function("__faasm_unlock_state_global", "i32")
-def unlock_state_global(ctx, key_ptr):
-    ctx.state.unlock_global(_key(ctx, key_ptr, "__faasm_unlock_state_global"))
-
-
-@host_function("__faasm_lock_state_read", "i32")
-def lock_state_read(ctx, key_ptr):
-    ctx.state.lock_local(_key(ctx, key_ptr, "__faasm_lock_state_read"))
-
-
-@host_function("__faasm_unlock_state_read", "i32")
-def unlock_state_read(ctx, key_ptr):
-    ctx.state.unlock_local(_key(ctx, key_ptr, "__faasm_unlock_state_read"))
-
-
-@host_function("__faasm_lock_state_write", "i32")
-def lock_state_write(ctx, key_ptr):
-    ctx.state.lock_local(_key(ctx, key_ptr, "__faasm_lock_state_write"))
-
-
-@host_function("__faasm_unlock_state_write", "i32")
-def unlock_state_write(ctx, key_ptr):
-    ctx.state.unlock_local(_key(ctx, key_ptr, "__faasm_unlock_state_write"))
+# The local locks guard a call's own copy: read and write share one re-entrant lock.
+for _name, _method in (("__faasm_clear_appended_state", "clear_appended"),
+                       ("__faasm_lock_state_global", "lock_global"),
+                       ("__faasm_unlock_state_global", "unlock_global"),
+                       ("__faasm_lock_state_read", "lock_local"),
+                       ("__faasm_unlock_state_read", "unlock_local"),
+                       ("__faasm_lock_state_write", "lock_local"),
+                       ("__faasm_unlock_state_write", "unlock_local")):
+    _key_only(_name, _method)

@@ -202,18 +202,6 @@ def write_offset(door: Door, header: dict, payload: bytes) -> Reply:
     return {}, b""
 
 
-@operation("push")
-def push(door: Door, header: dict, payload: bytes) -> Reply:
-    door.ctx.state.push(_str(header, "key"))
-    return {}, b""
-
-
-@operation("push_partial")
-def push_partial(door: Door, header: dict, payload: bytes) -> Reply:
-    door.ctx.state.push_partial(_str(header, "key"))
-    return {}, b""
-
-
 @operation("pull")
 def pull(door: Door, header: dict, payload: bytes) -> Reply:
     door.ctx.state.pull(_str(header, "key"), _int(header, "n", optional=True))
@@ -231,22 +219,18 @@ def read_appended(door: Door, header: dict, payload: bytes) -> Reply:
     return {}, door.ctx.state.read_appended(_str(header, "key"), _int(header, "n"))
 
 
-@operation("clear_appended")
-def clear_appended(door: Door, header: dict, payload: bytes) -> Reply:
-    door.ctx.state.clear_appended(_str(header, "key"))
-    return {}, b""
+def _key_only(method: str) -> None:
+    """Operation ``method`` = ``CallState.<method>(header["key"])``, no reply data."""
+
+    def handler(door: Door, header: dict, payload: bytes) -> Reply:
+        getattr(door.ctx.state, method)(_str(header, "key"))
+        return {}, b""
+
+    operation(method)(handler)
 
 
-@operation("lock_global")
-def lock_global(door: Door, header: dict, payload: bytes) -> Reply:
-    door.ctx.state.lock_global(_str(header, "key"))
-    return {}, b""
-
-
-@operation("unlock_global")
-def unlock_global(door: Door, header: dict, payload: bytes) -> Reply:
-    door.ctx.state.unlock_global(_str(header, "key"))
-    return {}, b""
+for _method in ("push", "push_partial", "clear_appended", "lock_global", "unlock_global"):
+    _key_only(_method)
 
 
 # -- chaining ------------------------------------------------------------------
