@@ -119,7 +119,8 @@ def create_app(deps: InvokeDeps) -> falcon.App:
 
 def get_app(settings: Settings | None = None) -> falcon.App:
     """The app as configured from the environment (gunicorn's entry point)."""
-    from workers.app import CallQueue, app as celery_app
+    from workers.app import CallQueue
+    from workers.app import app as celery_app
 
     settings = settings or get_settings()
     client = redisdb.connect(settings)

@@ -151,7 +151,8 @@ class Settings:
         1.0, _positive(float))
     conf_flags: frozenset = _env(
         "CONF_FLAGS", "comma-separated platform flags that __faasm_conf_flag reports on",
-        frozenset(), shown="''", parse=lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
+        frozenset(), shown="''",
+        parse=lambda raw: frozenset(f.strip() for f in raw.split(",") if f.strip()))
     auth: bool = _env(
         "AUTH", "per-user bearer tokens (docs/AUTH.md): `on` makes every request but /ping, "
         "/openapi.json and OPTIONS need a token, and keeps each user to their own namespace",

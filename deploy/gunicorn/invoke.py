@@ -1,4 +1,6 @@
-"""gunicorn config of the invoke API: ``gunicorn -c deploy/gunicorn/invoke.py 'api.invoke:get_app()'``.
+"""gunicorn config of the invoke API.
+
+Run: ``gunicorn -c deploy/gunicorn/invoke.py 'api.invoke:get_app()'``.
 
 A sync call holds one thread while it waits for its result, so the invoke
 API runs 2 processes x 16 threads: 32 sync calls may wait at once per API
@@ -8,7 +10,7 @@ instance (the upload API keeps 2 x 8). Measured (docs/SCALING.md, 2 CPUs,
 per deployment with ``GUNICORN_CMD_ARGS="--workers 4 --threads 32"``.
 """
 
-from deploy.gunicorn.base import *
+from deploy.gunicorn.base import *  # noqa: F401,F403
 from deploy.gunicorn.base import settings
 
 bind = [f"{settings.bind_host}:{settings.invoke_port}"]

@@ -1,4 +1,7 @@
-"""gunicorn config of the upload API: ``gunicorn -c deploy/gunicorn/upload.py 'api.upload:get_app()'``."""
+"""gunicorn config of the upload API.
+
+Run: ``gunicorn -c deploy/gunicorn/upload.py 'api.upload:get_app()'``.
+"""
 
 from deploy.gunicorn.base import *  # noqa: F401,F403
 from deploy.gunicorn.base import settings
