@@ -24,7 +24,10 @@ def redis_server(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def platform(redis_server, tmp_path_factory):
-    plat = Platform(redis_server.url, tmp_path_factory.mktemp("faults"), concurrency=1).start()
+    # Short limits, so that a call whose message the broker lost while Redis was down
+    # (see test_redis_restart_under_load) is answered well within the client's timeout.
+    plat = Platform(redis_server.url, tmp_path_factory.mktemp("faults"), concurrency=1,
+                    FAASM_CALL_TIMEOUT="10", FAASM_QUEUE_GRACE="5").start()
     try:
         for name, wasm in (("hello", wat.HELLO), ("spin", wat.SPIN)):
             assert requests.put(f"{plat.upload_url}/f/faults/{name}", data=wasm).ok
@@ -119,7 +122,12 @@ def test_redis_restart_under_load(platform, redis_server):
     assert during and all(code == 503 and "unavailable" in text for _, code, text in during), \
         during[:3]
     assert any(code == 200 for _, code, _ in after), "never recovered"
+    # A sync call in flight when Redis died may have lost its message inside the broker
+    # (kombu's Redis transport pops a message, then records it as unacked: a crash between
+    # the two loses it); the API still answers it, with a FAILED reason, within its limit.
+    lost = [a for a in answers if a[1] == 500 and "did not finish in time" in a[2]]
     assert not [a for a in answers if a[1] == 500 and "FAILED" not in a[2]]
+    assert len(lost) <= 3
     assert not [a for a in answers if a[1] == 0]  # the API always answered
     recovered = min(a[0] for a in after if a[1] == 200) - up_at
     statuses = dict(sorted(collections.Counter(a[1] for a in answers).items()))
@@ -127,7 +135,8 @@ def test_redis_restart_under_load(platform, redis_server):
           f"{len(during)} answered 503 while Redis was "
           f"down {restarting_at - down_at:.1f} s, "
           f"{sum(1 for a in answers if a[1] == 200)} succeeded, first success {recovered:.2f} s "
-          "after Redis was back, 0 hung")
+          f"after Redis was back, {len(lost)} answered FAILED (message lost in the crash), "
+          "0 unanswered")
 
 
 def test_upload_api_killed_during_an_upload_tears_nothing(platform):
