@@ -118,8 +118,15 @@ class CallQueue:
 
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
-        if not await_result(result, limit + self.settings.queue_grace + 5):
-            raise CallFailed(f"Call {call.id} did not finish in time; poll its status")
+        waited = limit + self.settings.queue_grace + 5
+        if not await_result(result, waited):
+            # By now the call either ran past its own limit (its process is killed at
+            # limit + 0.5 s), expired in the queue, or its message was lost with a broker
+            # crash: record it as failed, so it is never RUNNING forever.
+            reason = f"Call {call.id} did not finish within {waited:g} s"
+            with contextlib.suppress(Exception):
+                self.app.backend.mark_as_failure(str(call.id), CallFailed(reason))
+            raise CallFailed(reason)
         return self._outcome(call.id, result)[1]
 
     def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
