@@ -34,10 +34,6 @@ class CallRecords:
         self.retention = retention
         self._issue = client.register_script(self._ISSUE)
 
-    def next_id(self) -> int:
-        with available():
-            return int(self.client.incr(self.counter_key))
-
     def issue(self, call_fields: dict) -> Call:
         """A new call with a fresh ID, recorded; the record expires with the retention."""
         call = Call(id=0, **call_fields)
