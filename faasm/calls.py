@@ -71,6 +71,9 @@ class Call:
                    timeout=msg.get("timeout"), parent=msg.get("parent"))
 
 
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 @dataclass
 class CallResult:
     """What a successful call produced. Failures are raised as CallFailed instead."""
@@ -81,12 +84,22 @@ class CallResult:
     timings: dict = field(default_factory=dict)
     worker: str = ""
 
-    def to_message(self) -> dict:
-        return {"output": b64encode(self.output), "stdout": b64encode(self.stdout),
-                "timings": self.timings, "worker": self.worker}
+    def to_message(self) -> str:
+        """The Celery result of a call: one JSON text, not a dict.
+
+        Celery repr()s every result twice, in the pool process (the log line)
+        and in the worker's main process (the task-succeeded event), with a
+        pure-Python walker that takes ~24 µs for this small dict and ~2 µs
+        for a string; the text also travels and is stored as one value.
+        """
+        return _compact_json({"output": b64encode(self.output),
+                              "stdout": b64encode(self.stdout),
+                              "timings": self.timings, "worker": self.worker})
 
     @classmethod
-    def from_message(cls, msg: dict) -> "CallResult":
+    def from_message(cls, msg: str | dict) -> "CallResult":
+        if isinstance(msg, str):
+            msg = json.loads(msg)
         return cls(output=b64decode(msg.get("output", "")),
                    stdout=b64decode(msg.get("stdout", "")),
                    timings=msg.get("timings", {}), worker=msg.get("worker", ""))

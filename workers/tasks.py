@@ -54,7 +54,7 @@ def _warm_up(**_):
 
 
 @app.task(name=CALL_TASK, bind=True, throws=(CallFailed,))
-def call(self, **message) -> dict:
+def call(self, **message) -> str:
     """Run one call; a failed call raises CallFailed, so Celery records FAILURE."""
     parsed = Call.from_message(message)
     current = runner.get()

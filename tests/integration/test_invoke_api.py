@@ -1,6 +1,7 @@
 """SPEC's invoke API through real gunicorn, a real Celery worker and real Redis."""
 
 import base64
+import json
 import time
 
 import pytest
@@ -57,7 +58,7 @@ def test_call_id_is_the_celery_task_id(platform, invoke, redis_url):
     app = Celery(backend=redis_url)
     result = app.AsyncResult(str(call_id))
     assert result.state == "SUCCESS"
-    assert base64.b64decode(result.result["output"]) == b"out:"
+    assert base64.b64decode(json.loads(result.result)["output"]) == b"out:"
 
 
 @pytest.mark.parametrize("wasm, timeout, reason", [

@@ -85,6 +85,7 @@ def test_result_round_trip_and_body():
     result = CallResult(output=b"out", stdout=b"printed\n", timings={"run": 0.1}, worker="w")
     again = CallResult.from_message(json.loads(json.dumps(result.to_message())))
     assert again == result
+    assert CallResult.from_message(json.loads(result.to_message())) == result
     assert again.response_body() == b"outprinted\n"
 
 
