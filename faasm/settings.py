@@ -66,6 +66,16 @@ def _strong_secret(raw: str) -> str:
     return raw
 
 
+def _at_least(low: int):
+    def checked(raw: str) -> int:
+        value = int(raw)
+        if value < low:
+            raise ValueError(f"must be at least {low}")
+        return value
+
+    return checked
+
+
 def _positive(parse):
     def checked(raw: str):
         value = parse(raw)
@@ -137,6 +147,10 @@ class Settings:
         lambda raw: _choice(raw, ("kill", "epoch")))
     memory_limit: int = _env(
         "MEMORY_LIMIT", "linear memory a call may use, bytes", GiB, _positive(int))
+    instance_slots: int = _env(
+        "INSTANCE_SLOTS", "wasm instances each worker process keeps in a pool of reserved, "
+        "reused memory (one per call running in the process; calls chained and run inline "
+        "nest, one slot each); 0 = map fresh memory for every call", 128, _at_least(0))
     output_limit: int = _env(
         "OUTPUT_LIMIT", "largest output a call may set, bytes (truncated beyond)",
         4 * MiB, _positive(int))

@@ -9,6 +9,7 @@ from importlib.metadata import version
 
 import wasmtime
 
+from faasm.runtime.capi import use_instance_pool
 from faasm.settings import get_settings
 
 WASMTIME_VERSION = version("wasmtime")
@@ -47,5 +48,8 @@ def get_engine(epoch: bool | None = None) -> wasmtime.Engine:
                 config = wasmtime.Config()
                 for name, value in engine_settings(epoch).items():
                     setattr(config, name, value)
+                slots = get_settings().instance_slots
+                if slots:  # how instances are allocated: machine code is the same
+                    use_instance_pool(config, slots)
                 made = _engines[epoch] = (wasmtime.Engine(config), os.getpid())
     return made[0]

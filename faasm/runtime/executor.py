@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 
 import wasmtime
@@ -10,13 +11,14 @@ from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.runtime import host
-from faasm.runtime.capi import BoundedCapture, write_output_to
+from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
+                                write_output_to)
 from faasm.runtime.engine import engine_key, get_engine
 from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
-from faasm.settings import Settings
+from faasm.settings import Settings, get_settings
 from faasm.storage import Storage
 
 TRUNCATED = StreamCapture.MARKER
@@ -122,15 +124,18 @@ class WasmRuntime:
              stderr) -> None:
         store = ctx.store
         try:
-            instance = loaded.instance_pre.instantiate(store)
-            ctx.exports = exports = instance.exports(store)
+            instance = self._instantiate(loaded, store)
+            ctx.exports = exports = Exports(store, instance)
             ctx.memory = exports.get("memory")
             target = exports[entry]
             if ctx.call.func_ptr is not None:
                 target = target.get(store, ctx.call.func_ptr)
                 if not isinstance(target, wasmtime.Func):
                     raise CallFailed(f"Function table has no function at {ctx.call.func_ptr}")
-            returned = target(store)
+            if ctx.call.func_ptr is None and entry in loaded.results:
+                returned = call_entry(store, target, loaded.results[entry])
+            else:
+                returned = target(store)
             if isinstance(returned, int) and returned != 0:  # a FAASM_FUNC's return code
                 raise CallFailed(self._reason(f"Function returned {returned}", ctx, limits,
                                               stderr))
@@ -152,6 +157,26 @@ class WasmRuntime:
                 raise ctx.error from None
             raise CallFailed(self._reason(f"Function failed: {_first_line(exc)}",
                                           ctx, limits, stderr)) from None
+
+    def _instantiate(self, loaded: LoadedModule, store: wasmtime.Store) -> wasmtime.Instance:
+        """A new instance in a free slot of the instance pool.
+
+        A slot is freed when its store is: a store kept alive by a reference
+        cycle only frees it at the next garbage collection, so a full pool
+        is collected once before the call is failed.
+        """
+        for attempt in range(2):
+            try:
+                return loaded.instance_pre.instantiate(store)
+            except wasmtime.WasmtimeError as exc:
+                if POOL_EXHAUSTED not in str(exc):
+                    raise
+            if attempt == 0:
+                gc.collect()
+        raise CallFailed(
+            f"Call could not start: all {get_settings().instance_slots} wasm instance slots "
+            "of this worker process are in use (calls chained and run inline nest, one slot "
+            "each; FAASM_INSTANCE_SLOTS sets how many)")
 
     def _reason(self, reason: str, ctx: host.CallContext, limits: Limits,
                 stderr) -> str:

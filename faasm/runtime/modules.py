@@ -53,6 +53,8 @@ class LoadedModule:
     module: wasmtime.Module
     instance_pre: wasmtime.InstancePre
     exports: frozenset
+    #: Exported functions returning nothing or one i32: how many results (0 or 1).
+    results: dict[str, int]
     #: Whether the module can open files (then calls mount the shared files).
     uses_files: bool
 
@@ -114,7 +116,11 @@ class ModuleCache:
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
         exports = frozenset(e.name for e in module.exports)
-        return LoadedModule(digest, module, instance_pre, exports, uses_files)
+        i32 = wasmtime.ValType.i32()
+        results = {e.name: len(e.type.results) for e in module.exports
+                   if isinstance(e.type, wasmtime.FuncType) and not e.type.params
+                   and e.type.results in ([], [i32])}
+        return LoadedModule(digest, module, instance_pre, exports, results, uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
         key = artifact_key(digest, self.engine_key)

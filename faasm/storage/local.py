@@ -26,6 +26,7 @@ class LocalStorage(Storage):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         self._real_root = os.path.realpath(self.root)
+        self._root = str(self.root)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -69,8 +70,8 @@ class LocalStorage(Storage):
             raise
 
     def version(self, key: str) -> str | None:
-        try:
-            st = os.stat(self._path(key))
+        try:  # asked before every call: a plain string path, no pathlib
+            st = os.stat(os.path.join(self._root, check_key(key)))
         except (FileNotFoundError, NotADirectoryError):
             return None
         return _version(st)

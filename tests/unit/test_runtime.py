@@ -138,3 +138,63 @@ def test_stdout_of_modules_that_open_files(runtime, storage):
 def test_stdout_flood_of_modules_that_open_files_is_bounded(runtime, storage):
     result = run(runtime, storage, wat.FLOOD_WITH_FILES)
     assert result.stdout == b"\x00" * 1000 + b"\n[truncated: 1000 byte limit]\n"
+
+
+_POOL_SCRIPT = '''
+import sys, wasmtime
+from faasm.calls import Call
+from faasm.errors import CallFailed
+from faasm.runtime.executor import WasmRuntime
+from faasm.runtime.modules import upload_wasm
+from faasm.settings import Settings
+from faasm.storage import open_storage
+from tests import wat
+storage = open_storage(sys.argv[1])
+upload_wasm(storage, "t", "f", wat.HELLO)
+runtime = WasmRuntime(Settings(), storage)
+for i in range(50):  # slots are reused call after call
+    assert runtime.execute(Call(id=i, user="t", function="f")).output == b"out:"
+held = [wasmtime.Store(runtime.engine) for _ in range(2)]
+loaded = runtime.modules.get("t", "f")
+live = [loaded.instance_pre.instantiate(store) for store in held]
+try:
+    runtime.execute(Call(id=99, user="t", function="f"))
+except CallFailed as exc:
+    print(exc.reason)
+del live, held
+print(runtime.execute(Call(id=100, user="t", function="f")).output.decode())
+'''
+
+
+def test_instance_pool_slots_are_reused_and_a_full_pool_fails_the_call(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from deploy.processes import ROOT
+
+    env = dict(os.environ, FAASM_INSTANCE_SLOTS="2", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _POOL_SCRIPT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == [
+        "Call could not start: all 2 wasm instance slots of this worker process are in use "
+        "(calls chained and run inline nest, one slot each; FAASM_INSTANCE_SLOTS sets how many)",
+        "out:"]
+
+
+def test_exports_are_found_by_name(storage):
+    import wasmtime
+
+    from faasm.runtime.capi import Exports
+
+    upload_wasm(storage, "t", "f", wat.HELLO)
+    runtime = WasmRuntime(Settings(), storage)
+    store = wasmtime.Store(runtime.engine)
+    store.set_wasi(wasmtime.WasiConfig())
+    exports = Exports(store, runtime.modules.get("t", "f").instance_pre.instantiate(store))
+    assert isinstance(exports["_start"], wasmtime.Func)
+    assert isinstance(exports.get("memory"), wasmtime.Memory)
+    assert exports.get("malloc") is None and exports.get("malloc", 0) == 0
+    with pytest.raises(KeyError):
+        exports["malloc"]

@@ -18,6 +18,7 @@ import wasmtime
 
 from faasm.calls import Call
 from faasm.errors import HostCallError
+from faasm.runtime.capi import GuestMemory
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class CallContext:
         #: Platform services (state, chaining, files): a faasm.runtime.services.Services.
         self.services = services
         self.store = None
-        self.memory = None
+        self.memory = None  # the instance's wasmtime.Memory, set by the executor
+        self._guest_memory = None
         self.exports = None
         #: Calls this call chained, by ID (so awaiting one can run it inline).
         self.children: dict[int, Call] = {}
@@ -96,16 +98,24 @@ class CallContext:
             self._state.release()
 
     # -- guest memory -------------------------------------------------------
+    def _located(self) -> GuestMemory:
+        if self._guest_memory is None or self._guest_memory.memory is not self.memory:
+            if self.memory is None:
+                raise HostCallError("the function exports no memory")
+            self._guest_memory = GuestMemory(self.store, self.memory)
+        return self._guest_memory
+
     def _span(self, ptr: int, length: int, what: str) -> int:
         """The host address of guest [ptr, ptr+length), or HostCallError if out of bounds."""
         if self.memory is None:
             raise HostCallError(f"{what}: the function exports no memory")
-        size = self.memory.data_len(self.store)
+        memory = self._located()
+        size = memory.size()
         ptr &= 0xFFFFFFFF
         if length < 0 or ptr + length > size:
             raise HostCallError(
                 f"{what}: pointer {ptr} + length {length} is outside guest memory ({size} bytes)")
-        return ctypes.addressof(self.memory.data_ptr(self.store).contents) + ptr
+        return memory.base() + ptr
 
     def check(self, ptr: int, length: int, what: str) -> None:
         """HostCallError unless guest [ptr, ptr+length) is inside memory (0 length is fine)."""
@@ -125,7 +135,7 @@ class CallContext:
 
     def read_string(self, ptr: int, what: str = "string") -> str:
         """A NUL-terminated UTF-8 string from guest memory."""
-        size = self.memory.data_len(self.store) if self.memory is not None else 0
+        size = self._located().size() if self.memory is not None else 0
         ptr &= 0xFFFFFFFF
         available = min(size - ptr, self.MAX_STRING) if ptr < size else 0
         raw = self.read(ptr, available, what) if available > 0 else b""
