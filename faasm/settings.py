@@ -66,11 +66,11 @@ def _strong_secret(raw: str) -> str:
     return raw
 
 
-def _at_least(low: int):
+def _between(low: int, high: int):
     def checked(raw: str) -> int:
         value = int(raw)
-        if value < low:
-            raise ValueError(f"must be at least {low}")
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
         return value
 
     return checked
@@ -150,7 +150,8 @@ class Settings:
     instance_slots: int = _env(
         "INSTANCE_SLOTS", "wasm instances each worker process keeps in a pool of reserved, "
         "reused memory (one per call running in the process; calls chained and run inline "
-        "nest, one slot each); 0 = map fresh memory for every call", 128, _at_least(0))
+        "nest, one slot each; ~4.5 GB of address space per slot, not memory); 0 = map fresh "
+        "memory for every call", 128, _between(0, 4096))
     output_limit: int = _env(
         "OUTPUT_LIMIT", "largest output a call may set, bytes (truncated beyond)",
         4 * MiB, _positive(int))

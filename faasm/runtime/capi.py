@@ -138,7 +138,7 @@ class GuestMemory:
     so its address and size are read at each access."""
 
     def __init__(self, store: wasmtime.Store, memory: wasmtime.Memory):
-        self.memory = memory  # owns the handle whose address is kept below
+        self.store, self.memory = store, memory  # own what the addresses below point to
         self._at = (ctypes.cast(store._context(), c_void_p).value,
                     ctypes.addressof(memory._memory))
 
@@ -151,20 +151,34 @@ class GuestMemory:
 
 #: Exhausting the pool fails an instantiation with wasmtime's words containing this.
 POOL_EXHAUSTED = "maximum concurrent limit"
+#: Per pool slot: tables an instance may have, and elements a table may hold
+#: (wasmtime's pool defaults, 1 and 20,000, would refuse modules that run
+#: without the pool), and room for an instance's own data (globals, ...).
+POOL_TABLES, POOL_TABLE_ELEMENTS, POOL_INSTANCE_SIZE = 4, 10_000_000, 16 << 20
+#: Address space one slot reserves: its memory (4 GiB + guard pages), its
+#: tables (8 bytes per element) and its instance data.
+POOL_SLOT_BYTES = (4 << 30) + (64 << 20) + POOL_TABLES * POOL_TABLE_ELEMENTS * 8 \
+    + POOL_INSTANCE_SIZE
 
 
 def use_instance_pool(config: wasmtime.Config, slots: int) -> None:
     """Allocate instances of ``config``'s engine from a pool of ``slots`` reused slots.
 
     Each slot holds one instance, its memory (up to 4 GiB, wasm32's whole
-    space, so no module is refused for its size: a call's own memory limit
-    is the store's) and its table. Slots are address space reserved once,
-    not memory: pages a call touched are given back when its slot is freed.
+    space, so no module is refused for its memory size: a call's own memory
+    limit is the store's) and up to POOL_TABLES tables. Slots are address
+    space reserved once (POOL_SLOT_BYTES each), not memory: the pages a call
+    touched are given back when its slot is freed. Modules with more than
+    one memory (multi-memory) do not fit a slot.
     """
     pool = ffi.wasmtime_pooling_allocation_config_new()
     try:
         for name, value in (("total_core_instances", slots), ("total_memories", slots),
-                            ("total_tables", slots), ("max_memory_size", 4 << 30)):
+                            ("total_tables", slots * POOL_TABLES),
+                            ("max_tables_per_module", POOL_TABLES),
+                            ("table_elements", POOL_TABLE_ELEMENTS),
+                            ("max_core_instance_size", POOL_INSTANCE_SIZE),
+                            ("max_memory_size", 4 << 30)):
             getattr(ffi, f"wasmtime_pooling_allocation_config_{name}_set")(pool, value)
         ffi.wasmtime_pooling_allocation_strategy_set(config.ptr(), pool)
     finally:

@@ -13,12 +13,12 @@ from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
                                 write_output_to)
-from faasm.runtime.engine import engine_key, get_engine
+from faasm.runtime.engine import engine_key, get_engine, pool_slots
 from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
-from faasm.settings import Settings, get_settings
+from faasm.settings import Settings
 from faasm.storage import Storage
 
 TRUNCATED = StreamCapture.MARKER
@@ -174,7 +174,7 @@ class WasmRuntime:
             if attempt == 0:
                 gc.collect()
         raise CallFailed(
-            f"Call could not start: all {get_settings().instance_slots} wasm instance slots "
+            f"Call could not start: all {pool_slots()} wasm instance slots "
             "of this worker process are in use (calls chained and run inline nest, one slot "
             "each; FAASM_INSTANCE_SLOTS sets how many)")
 

@@ -198,3 +198,48 @@ def test_exports_are_found_by_name(storage):
     assert exports.get("malloc") is None and exports.get("malloc", 0) == 0
     with pytest.raises(KeyError):
         exports["malloc"]
+
+
+def test_modules_with_large_and_several_tables_fit_the_instance_pool(storage):
+    # wasmtime's pool defaults (one table of 20,000 elements) would refuse this module.
+    runtime = WasmRuntime(Settings(), storage)
+    upload_wasm(storage, "t", "tables", wat.module('''
+ (table 30000 funcref) (table $b 10 funcref)
+ (func (export "_start")
+   (if (i32.eq (table.grow $b (ref.null func) (i32.const 100000)) (i32.const -1))
+     (then unreachable)))'''))
+    assert runtime.execute(Call(id=1, user="t", function="tables")).output == b""
+
+
+_CAPPED_SCRIPT = '''
+import logging, sys
+logging.basicConfig(level=logging.WARNING)
+from faasm.calls import Call
+from faasm.runtime.executor import WasmRuntime
+from faasm.runtime.modules import upload_wasm
+from faasm.settings import Settings
+from faasm.storage import open_storage
+from tests import wat
+storage = open_storage(sys.argv[1])
+upload_wasm(storage, "t", "f", wat.HELLO)
+print(WasmRuntime(Settings(), storage).execute(Call(id=1, user="t", function="f")).output)
+'''
+
+
+def test_a_capped_address_space_runs_calls_without_the_pool(tmp_path):
+    import os
+    import resource
+    import subprocess
+    import sys
+
+    from deploy.processes import ROOT
+
+    def cap():  # far below the 128-slot pool's ~570 GB, enough for wasmtime without it
+        resource.setrlimit(resource.RLIMIT_AS, (20 << 30, 20 << 30))
+
+    env = dict(os.environ, FAASM_INSTANCE_SLOTS="128", PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", _CAPPED_SCRIPT, str(tmp_path)], env=env,
+                          capture_output=True, text=True, timeout=60, preexec_fn=cap)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "b'out:'"
+    assert "Address space is capped" in done.stderr
