@@ -53,10 +53,23 @@ class LoadedModule:
     module: wasmtime.Module
     instance_pre: wasmtime.InstancePre
     exports: frozenset
-    #: Exported functions returning nothing or one i32: how many results (0 or 1).
+    #: Entry points returning nothing or one i32: how many results (0 or 1).
     results: dict[str, int]
     #: Whether the module can open files (then calls mount the shared files).
     uses_files: bool
+
+
+def _entry_results(exports) -> dict[str, int]:
+    """Of the entry points (``_start``, ``_faasm_func_<n>``), those taking nothing and
+    returning nothing or one i32: how many results each returns."""
+    i32 = wasmtime.ValType.i32()
+    results = {}
+    for export in exports:
+        if export.name == "_start" or export.name.startswith("_faasm_func_"):
+            ty = export.type
+            if isinstance(ty, wasmtime.FuncType) and not ty.params and ty.results in ([], [i32]):
+                results[export.name] = len(ty.results)
+    return results
 
 
 class ModuleCache:
@@ -105,22 +118,18 @@ class ModuleCache:
             except BadRequest as exc:
                 raise CallFailed(str(exc)) from None
             self.storage.write(artifact_key(digest, self.engine_key), bytes(module.serialize()))
-        unknown = [f"{imp.module}.{imp.name}" for imp in module.imports
-                   if not self.known_imports(imp.module, imp.name)]
+        imports = [(imp.module, imp.name) for imp in module.imports]
+        unknown = [f"{mod}.{name}" for mod, name in imports if not self.known_imports(mod, name)]
         if unknown:
             raise CallFailed("Function imports unknown host functions: " + ", ".join(unknown))
-        uses_files = any(imp.module == "wasi_snapshot_preview1" and imp.name == "path_open"
-                         for imp in module.imports)
+        uses_files = ("wasi_snapshot_preview1", "path_open") in imports
         try:
             instance_pre = self.linkers(uses_files).instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
-        exports = frozenset(e.name for e in module.exports)
-        i32 = wasmtime.ValType.i32()
-        results = {e.name: len(e.type.results) for e in module.exports
-                   if isinstance(e.type, wasmtime.FuncType) and not e.type.params
-                   and e.type.results in ([], [i32])}
-        return LoadedModule(digest, module, instance_pre, exports, results, uses_files)
+        exports = module.exports
+        return LoadedModule(digest, module, instance_pre, frozenset(e.name for e in exports),
+                            _entry_results(exports), uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
         key = artifact_key(digest, self.engine_key)
