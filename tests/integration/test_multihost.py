@@ -8,7 +8,8 @@ others but Redis (broker, results, state) and the storage service: the
 upload API in fileserver mode, listening on the bridge. The invoke API and
 the test itself stay on the loopback.
 
-Needs root (``ip netns``); skipped, saying why, where that is not permitted.
+Needs root (``ip netns``); skipped, saying why, where that is not permitted, unless
+FAASM_TEST_REQUIRE is on (CI): then it fails.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import requests
 
 from deploy.processes import Platform, wait_for_port
 from deploy.redis import server_binary
-from tests import wat
+from tests import require_or_skip, wat
 
 HOSTS = 2
 #: A dead host's calls come back after this (Redis broker; the default is minutes).
@@ -75,12 +76,12 @@ class Hosts:
 @pytest.fixture(scope="module")
 def hosts():
     if shutil.which("ip") is None:
-        pytest.skip("no `ip` command (iproute2): cannot make network namespaces")
+        require_or_skip("no `ip` command (iproute2): cannot make network namespaces")
     probe = f"fzprobe{os.getpid() % 100000}"
     made = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True,
                           check=False)
     if made.returncode != 0:
-        pytest.skip(f"`ip netns add` is not permitted here: {made.stderr.strip()}")
+        require_or_skip(f"`ip netns add` is not permitted here: {made.stderr.strip()}")
     subprocess.run(["ip", "netns", "del", probe], capture_output=True, check=False)
     net = Hosts(HOSTS)
     try:
