@@ -85,10 +85,7 @@ class CallFiles:
         """The local directory mounted at ``faasm://``, or None if storage is remote."""
         if self.storage.is_remote:
             return None
-        path = self.storage.local_path(SHARED_PREFIX.rstrip("/"))
-        if path is not None:
-            path.mkdir(parents=True, exist_ok=True)
-        return path
+        return self.storage.local_dir(SHARED_PREFIX)
 
     def mount(self) -> SharedMount:
         """The shared files for a call about to run (see :class:`SharedMount`)."""
@@ -116,7 +113,9 @@ class CallFiles:
         """A shared file's bytes as the running call sees them (its own writes included)."""
         if self.storage.is_remote:
             entry = _mirrors.get(self.storage)
-            local = entry[1].local_file(shared_path(path)) if entry else None
-            if local is not None and entry[0] == os.getpid():
-                return local.read_bytes()
+            if entry is not None and entry[0] == os.getpid():
+                local = entry[1].open_local(shared_path(path))
+                if local is not None:
+                    with local:
+                        return local.read()
         return SharedFiles(self.storage).get(path)

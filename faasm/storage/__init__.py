@@ -16,18 +16,32 @@ Keys are relative POSIX paths; the layout of keys is owned by
 
 from __future__ import annotations
 
+import io
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import BinaryIO
 
 from faasm.errors import BadRequest
 
 
+#: Longest component of a key, in UTF-8 bytes (what a filesystem allows).
+MAX_PART_BYTES = 255
+
+
 def check_key(key: str) -> str:
-    """``key`` if it is a relative POSIX path with no empty, ``.`` or ``..`` part."""
+    """``key`` if it is a relative POSIX path with no empty, ``.`` or ``..`` part,
+    no NUL or backslash, and no component over :data:`MAX_PART_BYTES` bytes."""
     parts = key.split("/")
     if (not key or "\x00" in key or "\\" in key
             or any(part in ("", ".", "..") for part in parts)):
-        raise BadRequest(f"Bad storage key {key!r}")
+        raise BadRequest(f"Bad storage key {key[:80]!r}")
+    try:
+        too_long = any(len(part.encode("utf-8")) > MAX_PART_BYTES for part in parts)
+    except UnicodeEncodeError:
+        raise BadRequest(f"Bad storage key {key[:80]!r}: not valid Unicode") from None
+    if too_long:
+        raise BadRequest(f"Bad storage key {key[:80]!r}: a component is over "
+                         f"{MAX_PART_BYTES} bytes")
     return key
 
 
@@ -76,12 +90,23 @@ class Storage(ABC):
     def exists(self, key: str) -> bool:
         return self.version(key) is not None
 
-    def local_path(self, key: str) -> Path | None:
-        """A local file holding the blob, when the backend has one (for mmap).
+    def keep_local(self, key: str, data: bytes) -> None:
+        """Store a blob this host derived (machine code it compiled) where this host
+        will find it; a remote backend keeps it in its host cache, unshared."""
+        self.write(key, data)
 
-        The path may not exist (the blob is absent). Remote backends give one
-        only for content-addressed keys, which they cache on this host.
-        """
+    def open(self, key: str) -> BinaryIO:
+        """The blob as a readable file; a backend with local files gives a real one
+        (with a ``fileno``), so machine code can be mapped rather than copied."""
+        return io.BytesIO(self.read(key))
+
+    def usage(self, prefix: str) -> int:
+        """Bytes of every blob under ``prefix`` (for the per-user shared-file budget)."""
+        return sum(len(self.read(key)) for key in self.list(prefix))
+
+    def local_dir(self, prefix: str) -> Path | None:
+        """The local directory holding the blobs under ``prefix`` (made if missing),
+        when the backend keeps them in one (then calls preopen it); else None."""
         return None
 
     @property

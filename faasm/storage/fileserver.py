@@ -27,8 +27,7 @@ from pathlib import Path
 import requests
 
 from faasm.errors import BadRequest, NotFound, TooLarge, Unavailable
-from faasm.storage import check_key, check_prefix
-from faasm.storage.remote import RemoteStorage, is_immutable
+from faasm.storage.remote import RemoteStorage
 
 #: Keys workers may write or delete through the upload API.
 WRITABLE_PREFIX = "shared/"
@@ -37,6 +36,10 @@ TIMEOUTS = (5, 120)
 
 
 class FileserverStorage(RemoteStorage):
+    # Machine code a worker compiles stays in its host cache: nothing but shared
+    # files is ever sent to the upload API.
+    shares_immutable = False
+
     def __init__(self, url: str, cache_dir: Path, token: str = ""):
         """``token``: sent as a bearer token (the admin token, when the upload API
         checks tokens: FAASM_AUTH on)."""
@@ -74,41 +77,28 @@ class FileserverStorage(RemoteStorage):
                               f"{response.text.strip()[:200]}")
         return response
 
-    def read(self, key: str) -> bytes:
-        if is_immutable(check_key(key)) and self.blobs.exists(key):
-            return self.blobs.read(key)
+    def _get(self, key: str) -> bytes:
         response = self._request("GET", "blob", params={"key": key})
         if response.status_code == 404:
             raise NotFound(f"{key} not found")
         return response.content
 
-    def version(self, key: str) -> str | None:
-        if is_immutable(check_key(key)):
-            local = self.blobs.version(key)
-            if local is not None:
-                return local
+    def _head(self, key: str) -> str | None:
         response = self._request("HEAD", "blob", params={"key": key})
         if response.status_code == 404:
             return None
         return response.headers["ETag"].strip('"')
 
-    def write(self, key: str, data: bytes) -> None:
-        if is_immutable(check_key(key)):
-            self.blobs.write(key, data)
-        elif key.startswith(WRITABLE_PREFIX):
-            self._request("PUT", "blob", params={"key": key}, data=data)
-        else:
+    def _put(self, key: str, data: bytes) -> None:
+        if not key.startswith(WRITABLE_PREFIX):
             raise BadRequest(f"Cannot write {key} through the fileserver: only shared "
                              "files are writable there (upload functions to the upload API)")
+        self._request("PUT", "blob", params={"key": key}, data=data)
 
-    def delete(self, key: str) -> None:
-        if is_immutable(check_key(key)):
-            self.blobs.delete(key)
-        elif key.startswith(WRITABLE_PREFIX):
-            self._request("DELETE", "blob", params={"key": key})
-        else:
+    def _remove(self, key: str) -> None:
+        if not key.startswith(WRITABLE_PREFIX):
             raise BadRequest(f"Cannot delete {key} through the fileserver")
+        self._request("DELETE", "blob", params={"key": key})
 
-    def list(self, prefix: str) -> dict[str, str]:
-        response = self._request("GET", "list", params={"prefix": check_prefix(prefix)})
-        return response.json()["blobs"]
+    def _list(self, prefix: str) -> dict[str, str]:
+        return self._request("GET", "list", params={"prefix": prefix}).json()["blobs"]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from faasm.errors import BadRequest, NotFound
 from faasm.storage import Storage, check_key, check_prefix
+from faasm.storage import nofollow
+from faasm.storage.nofollow import LinkRefused
 
 #: Name prefix of the temp files writes go through (never listed).
 TEMP_PREFIX = ".upload-"
@@ -17,94 +19,70 @@ TEMP_PREFIX = ".upload-"
 class LocalStorage(Storage):
     """Blobs as files under ``root``; writes go to a temp file and are renamed.
 
-    Reads and writes resolve symlinks and refuse any that lead out of
-    ``root``: the ``shared/`` directory is also a guest's preopen, and a guest
-    can create symlinks there.
+    ``shared/`` is also the guests' preopen, and a guest may make symlinks
+    there (or swap one in while a request is served). Every operation opens
+    the key one component at a time from ``root`` without following any
+    symlink (:mod:`faasm.storage.nofollow`): a key whose path holds a link
+    reads as absent and cannot be written, so no key resolves to another
+    key's file or out of ``root``.
     """
 
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._real_root = os.path.realpath(self.root)
         self._root = str(self.root)
 
-    def _path(self, key: str) -> Path:
-        return self.root / check_key(key)
+    @staticmethod
+    def _parts(key: str) -> list[str]:
+        return check_key(key).split("/")
 
-    def _inside(self, path: Path | str) -> bool:
-        real = os.path.realpath(path)
-        return real == self._real_root or real.startswith(self._real_root + os.sep)
-
-    def read(self, key: str) -> bytes:
-        path = self._path(key)
+    def open(self, key: str) -> BinaryIO:
         try:
-            if not self._inside(path):
-                raise FileNotFoundError(key)
-            return path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return os.fdopen(nofollow.open_file(self._root, self._parts(key)), "rb")
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError, LinkRefused):
             raise NotFound(f"{key} not found") from None
 
+    def read(self, key: str) -> bytes:
+        with self.open(key) as f:
+            return f.read()
+
     def write(self, key: str, data: bytes) -> None:
-        path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if path.is_dir():
-                raise IsADirectoryError(key)
+            nofollow.write_file(self._root, self._parts(key), data, TEMP_PREFIX)
+        except LinkRefused:
+            raise BadRequest(f"Cannot write {key}: a parent is a file or a link where a "
+                             "directory is needed") from None
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise BadRequest(f"Cannot write {key}: it or a parent is a directory "
                              "where a file is needed, or the reverse") from None
-        if not self._inside(path.parent):
-            raise BadRequest(f"Cannot write {key}: a parent is a symlink out of the storage")
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=TEMP_PREFIX)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
 
     def version(self, key: str) -> str | None:
-        try:  # asked before every call: a plain string path, no pathlib
-            st = os.stat(os.path.join(self._root, check_key(key)))
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        return _version(st)
+        st = nofollow.stat_file(self._root, self._parts(key))
+        return None if st is None else _version(st)
 
     def delete(self, key: str) -> None:
-        path = self._path(key)
-        if not self._inside(path.parent):
-            return
-        try:
-            path.unlink()
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            pass
+        nofollow.remove(self._root, self._parts(key))
 
     def list(self, prefix: str) -> dict[str, str]:
-        top = self.root / check_prefix(prefix)
+        parts = check_prefix(prefix)[:-1].split("/")
         found = {}
         # Symlinks are neither followed nor listed: storage holds regular files.
-        for dirpath, _, files in os.walk(top):
-            rel = os.path.relpath(dirpath, self.root).replace(os.sep, "/")
-            for name in files:
-                if name.startswith(TEMP_PREFIX):
-                    continue
-                try:
-                    st = os.lstat(os.path.join(dirpath, name))
-                except FileNotFoundError:
-                    continue
-                version = _version(st)
-                if version is not None:
-                    found[f"{rel}/{name}"] = version
+        for rel, st in nofollow.walk_files(self._root, parts):
+            version = _version(st)
+            if version is not None and not rel.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
+                found[prefix + rel] = version
         return found
 
-    def local_path(self, key: str) -> Path | None:
-        return self._path(key)
+    def usage(self, prefix: str) -> int:
+        parts = check_prefix(prefix)[:-1].split("/")
+        return sum(st.st_size for _, st in nofollow.walk_files(self._root, parts)
+                   if stat.S_ISREG(st.st_mode))
+
+    def local_dir(self, prefix: str) -> Path | None:
+        parts = check_prefix(prefix)[:-1].split("/")
+        with nofollow.directory(self._root, parts, create=True):
+            pass
+        return self.root.joinpath(*parts)
 
 
 def _version(st: os.stat_result) -> str | None:

@@ -24,7 +24,9 @@ run inline share their caller's mirror and do not re-sync.
 Two calls on different hosts that write the same file: the last commit
 wins, as two uploads would. Symlinks and other special files a guest makes
 in the mirror are deleted (never followed, never uploaded); empty
-directories are not stored.
+directories are not stored. Every path in the mirror is opened one
+component at a time without following links (:mod:`faasm.storage.nofollow`),
+so a link a guest left, or swaps in, never leads a sync or a commit out of it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,13 @@ import stat
 import tempfile
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from faasm.errors import NotFound
-from faasm.storage import Storage
+from faasm.storage import Storage, nofollow
+
+#: Name prefix of the temp files placed in the mirror (never scanned as files).
+TEMP_PREFIX = ".mirror-"
 
 #: A local file's identity: (mtime in ns, size, inode).
 FileStat = tuple[int, int, int]
@@ -52,9 +58,8 @@ class Mirror:
         self.storage = storage
         self.prefix = prefix
         self.dir = Path(directory)
-        self.staging = self.dir.parent / (self.dir.name + ".staging")
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.staging.mkdir(parents=True, exist_ok=True)
+        self._dir = str(self.dir)
         #: relative path -> (storage version it holds, its FileStat when written).
         self._copies: dict[str, tuple[str, FileStat]] = {}
         self._depth = 0
@@ -91,7 +96,7 @@ class Mirror:
                   for key, version in self.storage.list(self.prefix).items()}
         local = self._scan()
         for rel in local.keys() - remote.keys():
-            _unlink(self.dir / rel)
+            nofollow.remove(self._dir, rel.split("/"))
         for rel, version in remote.items():
             copy = self._copies.get(rel)
             if copy is not None and copy[0] == version and local.get(rel) == copy[1]:
@@ -99,79 +104,56 @@ class Mirror:
             try:
                 data = self.storage.read(self.prefix + rel)
             except NotFound:  # deleted since the listing
-                _unlink(self.dir / rel)
+                nofollow.remove(self._dir, rel.split("/"))
                 continue
             self._copies[rel] = (version, self._place(rel, data))
         for rel in self._copies.keys() - remote.keys():
             del self._copies[rel]
 
     def _place(self, rel: str, data: bytes) -> FileStat:
-        """Write ``data`` at ``rel`` atomically, clearing whatever is in the way."""
-        target = self.dir / rel
-        parent = self.dir
-        for part in rel.split("/")[:-1]:
-            parent = parent / part
-            if os.path.lexists(parent) and not parent.is_dir():
-                _unlink(parent)
-        parent.mkdir(parents=True, exist_ok=True)
-        if target.is_dir() and not target.is_symlink():
-            shutil.rmtree(target)
-        fd, tmp = tempfile.mkstemp(dir=self.staging)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, target)
-        return _file_stat(os.lstat(target))
+        """Write ``data`` at ``rel`` atomically, clearing whatever is in the way.
+
+        Every component is opened without following links (a guest may have
+        left one, or swap one in): whatever is not a directory where one is
+        needed is removed, and nothing outside the mirror is ever touched.
+        """
+        parts = rel.split("/")
+        for depth in range(1, len(parts)):
+            st = nofollow.stat_file(self._dir, parts[:depth])
+            if st is not None and not stat.S_ISDIR(st.st_mode):
+                nofollow.remove(self._dir, parts[:depth])
+        st = nofollow.stat_file(self._dir, parts)
+        if st is not None and stat.S_ISDIR(st.st_mode):
+            nofollow.remove_tree(self._dir, parts)
+        return _file_stat(nofollow.write_file(self._dir, parts, data, TEMP_PREFIX, sync=False))
 
     def _read_local(self, rel: str) -> bytes:
-        fd = os.open(self.dir / rel, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as f:
-            return f.read()
+        return nofollow.read_file(self._dir, rel.split("/"))
 
     def _scan(self) -> dict[str, FileStat]:
         """Every regular file in the mirror; anything else but directories is deleted."""
         found = {}
-        for dirpath, dirs, files in os.walk(self.dir):
-            rel_dir = os.path.relpath(dirpath, self.dir)
-            for name in list(dirs):
-                if os.path.islink(os.path.join(dirpath, name)):
-                    _unlink(Path(dirpath, name))
-                    dirs.remove(name)
-            for name in files:
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.lstat(path)
-                except FileNotFoundError:
-                    continue
-                if not stat.S_ISREG(st.st_mode):
-                    _unlink(Path(path))
-                    continue
-                rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+        for rel, st in nofollow.walk_files(self._dir, []):
+            if not stat.S_ISREG(st.st_mode):
+                nofollow.remove(self._dir, rel.split("/"))
+            elif not rel.rsplit("/", 1)[-1].startswith(TEMP_PREFIX):
                 found[rel] = _file_stat(st)
         return found
 
-    def local_file(self, rel: str) -> Path | None:
-        """The mirrored file at ``rel`` while a call runs, if it exists there."""
+    def open_local(self, rel: str) -> BinaryIO | None:
+        """The mirrored file at ``rel`` while a call runs, if it is a regular file
+        reached through no link."""
         with self._lock:
             if self._depth == 0:
                 return None
-            path = (self.dir / rel).resolve()
-            if not path.is_relative_to(self.dir.resolve()) or not path.is_file():
+            try:
+                return os.fdopen(nofollow.open_file(self._dir, rel.split("/")), "rb")
+            except (FileNotFoundError, NotADirectoryError, nofollow.LinkRefused):
                 return None
-            return path
 
 
 def _file_stat(st: os.stat_result) -> FileStat:
     return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
-def _unlink(path: Path) -> None:
-    try:
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        else:
-            path.unlink()
-    except FileNotFoundError:
-        pass
 
 
 def process_dir(root: Path) -> Path:

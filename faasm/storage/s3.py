@@ -75,43 +75,50 @@ class S3Storage(RemoteStorage):
                 raise Unavailable(f"S3 storage unavailable: {exc}") from None
             raise
 
-    def read(self, key: str) -> bytes:
+    def _get(self, key: str) -> bytes:
         try:
             return self._io(self.fs.cat_file, f"{self.bucket}/{self._key(key)}")
         except FileNotFoundError:
             raise NotFound(f"{key} not found") from None
 
-    def write(self, key: str, data: bytes) -> None:
+    def _put(self, key: str, data: bytes) -> None:
         full = self._key(key)
         parts = full[len(self.prefix):].split("/")
         for depth in range(1, len(parts)):
-            if self._head(self.prefix + "/".join(parts[:depth])) is not None:
+            if self._head_full(self.prefix + "/".join(parts[:depth])) is not None:
                 raise BadRequest(f"Cannot write {key}: a parent is a file")
         below = self._call("list_objects_v2", Prefix=full + "/", MaxKeys=1)
         if below.get("KeyCount", 0):
             raise BadRequest(f"Cannot write {key}: it is a directory of other files")
         self._call("put_object", Key=full, Body=data)
 
-    def _head(self, full: str) -> str | None:
+    def _head_full(self, full: str) -> str | None:
         try:
             return self._call("head_object", Key=full)["ETag"].strip('"')
         except FileNotFoundError:
             return None
 
-    def version(self, key: str) -> str | None:
-        return self._head(self._key(key))
+    def _head(self, key: str) -> str | None:
+        return self._head_full(self._key(key))
 
-    def delete(self, key: str) -> None:
+    def _remove(self, key: str) -> None:
         self._call("delete_object", Key=self._key(key))
 
-    def list(self, prefix: str) -> dict[str, str]:
-        full = self.prefix + check_prefix(prefix)
+    def _list(self, prefix: str) -> dict[str, str]:
+        return {key: etag for key, (etag, _) in self._objects(prefix).items()}
+
+    def usage(self, prefix: str) -> int:
+        return sum(size for _, size in self._objects(check_prefix(prefix)).values())
+
+    def _objects(self, prefix: str) -> dict[str, tuple[str, int]]:
+        """Every object under ``prefix``: key -> (ETag, size)."""
+        full = self.prefix + prefix
         found, token = {}, None
         while True:
             extra = {"ContinuationToken": token} if token else {}
             page = self._call("list_objects_v2", Prefix=full, **extra)
             for obj in page.get("Contents", []):
-                found[obj["Key"][len(self.prefix):]] = obj["ETag"].strip('"')
+                found[obj["Key"][len(self.prefix):]] = (obj["ETag"].strip('"'), obj["Size"])
             if not page.get("IsTruncated"):
                 return found
             token = page["NextContinuationToken"]

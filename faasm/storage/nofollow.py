@@ -1,0 +1,204 @@
+"""Files below a directory, reached without ever following a symlink.
+
+Guests write the shared files directory (WASI may let them make links
+there), so any host code that opens a path under it must not trust a
+single component of that path. Every operation here starts from a
+directory file descriptor and opens one component at a time with
+``O_NOFOLLOW`` (``openat``): a symlink anywhere on the way, made before or
+during the operation, is refused, never followed. There is no
+check-then-use window: the descriptor that was checked is the one used,
+new directories are made relative to it, and a write's temp file is
+renamed into place through it. docs/SECURITY.md says why.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import secrets
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO a guest made must not hang the host.
+_READ = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+
+
+class LinkRefused(OSError):
+    """A component of the path is a symlink, or a file where a directory is needed."""
+
+
+@contextmanager
+def directory(base: int | str, parts: list[str], create: bool = False) -> Iterator[int]:
+    """A descriptor of the directory ``base/parts...``, closed on exit.
+
+    ``base`` is a trusted directory (a path the operator chose, or an open
+    descriptor). With ``create``, missing components are made (mode 0755),
+    each relative to its verified parent. Raises FileNotFoundError if a
+    component is missing (and not created), LinkRefused if one is a symlink
+    or not a directory.
+    """
+    fd = os.open(base, _DIR & ~os.O_NOFOLLOW) if isinstance(base, str) else os.dup(base)
+    for part in parts:
+        fd = _step(fd, part, create)  # closes the parent's descriptor, whatever happens
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def _step(fd: int, part: str, create: bool) -> int:
+    """Open ``part`` below ``fd`` as a directory (closing ``fd``)."""
+    try:
+        try:
+            child = os.open(part, _DIR, dir_fd=fd)
+        except FileNotFoundError:
+            if not create:
+                raise
+            try:
+                os.mkdir(part, 0o755, dir_fd=fd)
+            except FileExistsError:
+                pass  # made meanwhile; the open below judges what it is
+            child = os.open(part, _DIR, dir_fd=fd)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+            raise LinkRefused(errno.ELOOP, f"{part} is a link or not a directory") from None
+        raise
+    finally:
+        os.close(fd)
+    return child
+
+
+def open_file(base: int | str, parts: list[str]) -> int:
+    """A read-only descriptor of the regular file ``base/parts...`` (the caller closes it).
+
+    FileNotFoundError if absent; LinkRefused if any component is a symlink
+    or the file is not a regular file (a directory, a FIFO, a device).
+    """
+    with directory(base, parts[:-1]) as parent:
+        try:
+            fd = os.open(parts[-1], _READ, dir_fd=parent)
+        except OSError as exc:
+            if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENXIO):
+                raise LinkRefused(errno.ELOOP, f"{parts[-1]} is a link") from None
+            raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise LinkRefused(errno.EISDIR, f"{parts[-1]} is not a regular file")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def read_file(base: int | str, parts: list[str]) -> bytes:
+    fd = open_file(base, parts)
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
+
+
+def stat_file(base: int | str, parts: list[str]) -> os.stat_result | None:
+    """The file's own stat (a symlink is not followed), or None if nothing is there."""
+    try:
+        with directory(base, parts[:-1]) as parent:
+            return os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError, LinkRefused):
+        return None
+
+
+def write_file(base: int | str, parts: list[str], data: bytes, temp_prefix: str,
+               sync: bool = True) -> os.stat_result:
+    """Store ``data`` at ``base/parts...`` atomically (temp file, then rename).
+
+    Parents are made as needed. A symlink at the final name is replaced
+    (rename never follows it); a directory there is IsADirectoryError.
+    Returns the new file's stat.
+    """
+    with directory(base, parts[:-1], create=True) as parent:
+        name = parts[-1]
+        try:
+            if stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+                raise IsADirectoryError(errno.EISDIR, f"{name} is a directory")
+        except FileNotFoundError:
+            pass
+        tmp = f"{temp_prefix}{secrets.token_hex(8)}"
+        fd = os.open(tmp, _CREATE, 0o644, dir_fd=parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                if sync:
+                    os.fsync(f.fileno())
+                st = os.fstat(f.fileno())
+            os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
+        except BaseException:
+            try:
+                os.unlink(tmp, dir_fd=parent)
+            except FileNotFoundError:
+                pass
+            raise
+        return st
+
+
+def remove(base: int | str, parts: list[str]) -> None:
+    """Unlink the file (or link) at ``base/parts...`` if present; directories stay."""
+    try:
+        with directory(base, parts[:-1]) as parent:
+            if stat.S_ISDIR(os.stat(parts[-1], dir_fd=parent, follow_symlinks=False).st_mode):
+                return
+            os.unlink(parts[-1], dir_fd=parent)
+    except (FileNotFoundError, NotADirectoryError, LinkRefused):
+        pass
+
+
+def remove_tree(base: int | str, parts: list[str]) -> None:
+    """Remove the directory ``base/parts...`` and everything in it, following no link."""
+    try:
+        with directory(base, parts[:-1]) as parent:
+            _rmtree_at(parent, parts[-1])
+    except (FileNotFoundError, NotADirectoryError, LinkRefused):
+        pass
+
+
+def _rmtree_at(parent: int, name: str) -> None:
+    try:
+        st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        os.unlink(name, dir_fd=parent)
+        return
+    fd = os.open(name, _DIR, dir_fd=parent)
+    try:
+        for entry in os.listdir(fd):
+            _rmtree_at(fd, entry)
+    finally:
+        os.close(fd)
+    os.rmdir(name, dir_fd=parent)
+
+
+def walk_files(base: int | str, parts: list[str]) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry that is not a directory below ``base/parts...``: (relative path, lstat).
+
+    Symlinks are yielded with their own lstat, never entered, whatever they
+    point at; each directory is opened from the top again, one component at
+    a time, so a link swapped in meanwhile is refused (the directory is
+    skipped) rather than followed. Callers keep the regular files.
+    """
+    pending: list[list[str]] = [[]]
+    while pending:
+        rel = pending.pop()
+        try:
+            with directory(base, parts + rel) as fd:
+                with os.scandir(fd) as entries:
+                    for entry in entries:
+                        try:
+                            st = entry.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            continue
+                        if stat.S_ISDIR(st.st_mode):
+                            pending.append(rel + [entry.name])
+                        else:
+                            yield "/".join(rel + [entry.name]), st
+        except (FileNotFoundError, NotADirectoryError, LinkRefused):
+            continue
