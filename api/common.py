@@ -102,6 +102,17 @@ def read_body(req: falcon.Request, limit: int) -> bytes:
     return data
 
 
+def utf8_header(req: falcon.Request, name: str) -> str | None:
+    """A header's value read as UTF-8 (WSGI hands every header over as latin-1)."""
+    value = req.get_header(name)
+    if value is None:
+        return None
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise BadRequest(f"Invalid {name} header: not UTF-8") from None
+
+
 class Ping:
     """``GET /ping`` → ``PONG``: the API process answers (it checks nothing behind it)."""
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import falcon
 
 from api.auth import IN_RESPONDER, principal, tokens_for
-from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body, utf8_header
 from api.openapi import upload_document
 from api.storage import add_storage_routes
 from faasm import redisdb
@@ -37,9 +37,12 @@ class WasmFunction:
 
     def on_put(self, req, resp, user: str, function: str) -> None:
         from faasm.runtime.modules import upload_wasm
+        from faasm.storage.artifacts import Artifacts, host_secret
 
         data = read_body(req, self.deps.settings.max_upload_bytes)
-        upload_wasm(self.deps.functions.storage, user, function, data)
+        settings, storage = self.deps.settings, self.deps.functions.storage
+        artifacts = Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
+        upload_wasm(storage, user, function, data, artifacts=artifacts)
         plain(resp, "Function upload complete\n")
 
     def on_get(self, req, resp, user: str, function: str) -> None:
@@ -80,14 +83,15 @@ class SharedFile:
         self.deps = deps
 
     def on_put(self, req, resp) -> None:
-        path = req.get_header("FilePath")
+        path = utf8_header(req, "FilePath")
         principal(req).require_shared_path(path)
         self.deps.files.put(path, read_body(req, self.deps.settings.max_upload_bytes))
         plain(resp, "Shared file uploaded\n")
 
     def on_get(self, req, resp) -> None:
-        principal(req).require_shared_path(req.get_header("FilePath"))
-        resp.data = self.deps.files.get(req.get_header("FilePath"))
+        path = utf8_header(req, "FilePath")
+        principal(req).require_shared_path(path)
+        resp.data = self.deps.files.get(path)
         resp.content_type = "application/octet-stream"
 
 

@@ -150,8 +150,12 @@ def parse_call_id(value: object) -> int:
     """A call ID from JSON or a URL: a positive integer or its decimal string."""
     if isinstance(value, bool) or value is None:
         raise BadRequest("Invalid id: expected a positive integer")
-    if isinstance(value, str) and value.strip().isdigit():
-        value = int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # ASCII digits only: str.isdigit() and int() also take "²" and "١٢".
+        if not text or len(text) > 19 or not text.isascii() or not text.isdigit():
+            raise BadRequest("Invalid id: expected a positive integer")
+        value = int(text)
     if not isinstance(value, int) or value <= 0 or value >= 2**63:
         raise BadRequest("Invalid id: expected a positive integer")
     return value
@@ -173,6 +177,8 @@ def parse_invoke(body: bytes, max_timeout: float) -> InvokeRequest:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"Invalid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest("Invalid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("Invalid request: expected a JSON object")
 

@@ -121,6 +121,11 @@ def error_for(response: requests.Response) -> ClientError:
     return cls(reason, response.status_code, response.url)
 
 
+def _header_text(value: str) -> str | bytes:
+    """A header value as UTF-8 (requests would send a str as latin-1)."""
+    return value if value.isascii() else value.encode("utf-8")
+
+
 def _unreachable(url: str, exc: requests.RequestException) -> Unreachable:
     """A short reason (requests' own messages run to several lines of repr)."""
     found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
@@ -318,11 +323,11 @@ class Client:
 
     def put_file(self, path: str, data: Data, progress: Progress | None = None) -> str:
         """Store a shared file at ``path`` (functions see it at ``faasm://<path>``)."""
-        return self._put(f"{self.upload_url}/file", data, progress, {"FilePath": path})
+        return self._put(f"{self.upload_url}/file", data, progress, {"FilePath": _header_text(path)})
 
     def get_file(self, path: str, progress: Progress | None = None) -> bytes:
         """The shared file at ``path``."""
-        return self._get(f"{self.upload_url}/file", progress, {"FilePath": path})
+        return self._get(f"{self.upload_url}/file", progress, {"FilePath": _header_text(path)})
 
     # -- calls (invoke API) ------------------------------------------------
 

@@ -13,6 +13,8 @@ _NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
 SHARED_SCHEME = "faasm://"
 
 MAX_PATH_LENGTH = 1024
+#: Longest component of a shared file path, in UTF-8 bytes (a filesystem's limit).
+MAX_PART_BYTES = 255
 
 
 def check_name(value: object, what: str) -> str:
@@ -51,4 +53,10 @@ def shared_path(value: str | None) -> str:
         raise BadRequest("Invalid FilePath: names no file")
     if ".." in parts:
         raise BadRequest("Invalid FilePath: '..' would leave the shared root")
+    try:
+        too_long = any(len(p.encode("utf-8")) > MAX_PART_BYTES for p in parts)
+    except UnicodeEncodeError:
+        raise BadRequest("Invalid FilePath: not valid Unicode") from None
+    if too_long:
+        raise BadRequest(f"Invalid FilePath: a component is over {MAX_PART_BYTES} bytes")
     return posixpath.join(*parts)

@@ -176,6 +176,11 @@ class Settings:
         "ADMIN_TOKEN", "with FAASM_AUTH on: a token that acts for every user and alone may "
         "flush and use the internal /storage routes (32+ characters); empty = no admin",
         "", _strong_secret, secret=True)
+    artifact_key: str = _env(
+        "ARTIFACT_KEY", "secret that signs precompiled machine code (docs/SECURITY.md); "
+        "give every host the same one (32+ characters) so workers load what the upload API "
+        "compiled; empty = a random key per host in <data dir>/keys (each host then "
+        "compiles once for itself)", "", _strong_secret, secret=True)
     token: str = _env(
         "TOKEN", "bearer token the `faasm` CLI and the Python client send (`--token` "
         "overrides it); not read by the platform", "", secret=True)

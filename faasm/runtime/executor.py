@@ -20,6 +20,7 @@ from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
 from faasm.settings import Settings
 from faasm.storage import Storage
+from faasm.storage.artifacts import Artifacts, host_secret
 
 TRUNCATED = StreamCapture.MARKER
 #: Guest name of the shared-files directory: C's fopen("faasm://x") opens x in it.
@@ -37,8 +38,9 @@ class WasmRuntime:
         # Modules that open files keep wasmtime's whole WASI (see host/stdio.py).
         self.linkers = {False: build_linker(self.engine),
                         True: build_linker(self.engine, override_wasi=False)}
+        artifacts = Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
         self.modules = ModuleCache(storage, self.engine, engine_key(self.epoch),
-                                   self.linkers.__getitem__, known_import)
+                                   self.linkers.__getitem__, known_import, artifacts)
         self.files = CallFiles(storage)
         self.ticker = EpochTicker(self.engine)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []

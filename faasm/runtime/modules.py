@@ -1,14 +1,18 @@
 """Compiling, precompiling and caching wasm modules.
 
 The upload API compiles each module once to validate it and stores the
-serialized machine code beside it (``artifacts/<sha256>-<engine key>``).
-Workers keep a per-process cache keyed by content hash; a storage version
-check per call (one stat for local storage) notices re-uploads, so no
-worker ever runs stale code.
+serialized machine code beside it (``artifacts/<sha256>-<engine key>``),
+signed (:mod:`faasm.storage.artifacts`). Workers keep a per-process cache
+keyed by content hash; a storage version check per call (one stat for
+local storage) notices re-uploads, so no worker ever runs stale code. An
+artifact is loaded only once its signature is verified; one that fails is
+never run: the wasm is compiled again.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 from dataclasses import dataclass
 
@@ -18,6 +22,9 @@ from faasm.errors import BadRequest, CallFailed, NotFound
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
 from faasm.runtime.engine import engine_key, get_engine
 from faasm.storage import Storage
+from faasm.storage.artifacts import Artifacts, host_secret
+
+log = logging.getLogger("faasm.runtime.modules")
 
 
 def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
@@ -30,17 +37,27 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
         raise BadRequest(f"Invalid wasm: {first}") from None
 
 
+def default_artifacts(storage: Storage) -> Artifacts:
+    """The signed artifacts of ``storage``, with the key the process's settings name."""
+    from faasm.settings import get_settings
+
+    settings = get_settings()
+    return Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
+
+
 def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
-                epoch: bool | None = None) -> str:
+                epoch: bool | None = None, artifacts: Artifacts | None = None) -> str:
     """Validate, precompile and store a function; returns its content hash.
 
-    The artifact is written before the wasm, so a worker that sees the new
-    wasm always finds its machine code ready.
+    The artifact (signed with ``artifacts``' key; default: the settings')
+    is written before the wasm, so a worker that sees the new wasm always
+    finds its machine code ready.
     """
     key = wasm_key(user, function)  # validates the names first
     module = compile_module(get_engine(epoch), data)
     digest = content_hash(data)
-    storage.write(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
+    artifacts = artifacts or default_artifacts(storage)
+    artifacts.put(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
     storage.write(key, data)
     return digest
 
@@ -76,10 +93,12 @@ class ModuleCache:
     """Per-process cache of linked modules, keyed by content hash."""
 
     def __init__(self, storage: Storage, engine: wasmtime.Engine, engine_key: str, linkers,
-                 known_imports):
+                 known_imports, artifacts: Artifacts | None = None):
         """``linkers(uses_files)`` gives the linker for a module that does or does not
-        open files (they differ in how stdout is captured)."""
+        open files (they differ in how stdout is captured); ``artifacts`` verifies
+        machine code before it is loaded (default: with the settings' key)."""
         self.storage = storage
+        self.artifacts = artifacts or default_artifacts(storage)
         self.engine = engine
         self.engine_key = engine_key
         self.linkers = linkers
@@ -117,7 +136,9 @@ class ModuleCache:
                 module = compile_module(self.engine, data)
             except BadRequest as exc:
                 raise CallFailed(str(exc)) from None
-            self.storage.write(artifact_key(digest, self.engine_key), bytes(module.serialize()))
+            key = artifact_key(digest, self.engine_key)
+            log.info("Compiled %s from its wasm (no authentic artifact)", key)
+            self.artifacts.put(key, bytes(module.serialize()), local=True)
         imports = [(imp.module, imp.name) for imp in module.imports]
         unknown = [f"{mod}.{name}" for mod, name in imports if not self.known_imports(mod, name)]
         if unknown:
@@ -132,14 +153,20 @@ class ModuleCache:
                             _entry_results(exports), uses_files)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
-        key = artifact_key(digest, self.engine_key)
-        path = self.storage.local_path(key)
-        try:
-            if path is not None:
-                return wasmtime.Module.deserialize_file(self.engine, str(path)) \
-                    if path.is_file() else None
-            return wasmtime.Module.deserialize(self.engine, self.storage.read(key))
-        except NotFound:
+        """The precompiled module, if storage holds one whose signature checks."""
+        f = self.artifacts.open(artifact_key(digest, self.engine_key))
+        if f is None:
             return None
-        except wasmtime.WasmtimeError:
-            return None  # made by another engine build: recompile below
+        with f:
+            try:
+                if _PROC_FD and hasattr(f, "fileno"):
+                    # The very file whose bytes were verified, mapped (shared by the
+                    # host's processes) rather than copied.
+                    return wasmtime.Module.deserialize_file(self.engine,
+                                                            f"/proc/self/fd/{f.fileno()}")
+                return wasmtime.Module.deserialize(self.engine, f.read())
+            except wasmtime.WasmtimeError:
+                return None  # made by another engine build: recompile
+
+
+_PROC_FD = os.path.isdir("/proc/self/fd")
