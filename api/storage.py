@@ -60,7 +60,9 @@ class StorageBlob:
 
     def on_put(self, req, resp) -> None:
         key = self._writable(req)
-        self.deps.functions.storage.write(key, read_body(req, self.deps.settings.max_upload_bytes))
+        # Through the shared files, as PUT /file: the same quota holds.
+        self.deps.files.put(key[len(WRITABLE_PREFIX):],
+                            read_body(req, self.deps.settings.max_upload_bytes))
         plain(resp, "Stored\n")
 
     def on_delete(self, req, resp) -> None:

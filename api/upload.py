@@ -16,7 +16,7 @@ from api.storage import add_storage_routes
 from faasm import redisdb
 from faasm.auth import Tokens
 from faasm.files import SharedFiles
-from faasm.functions import Functions
+from faasm.functions import Functions, PythonBudget
 from faasm.settings import Settings, get_settings
 from faasm.state import GlobalState
 from faasm.storage import open_storage
@@ -113,5 +113,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     storage = open_storage(settings.storage)
     client = redisdb.connect(settings)
     return create_app(UploadDeps(
-        settings=settings, functions=Functions(storage), files=SharedFiles(storage),
+        settings=settings, functions=Functions(storage, PythonBudget.from_settings(settings)),
+        files=SharedFiles(storage, settings.shared_file_quota),
         state=GlobalState(client, settings.key_prefix), tokens=tokens_for(settings, client)))

@@ -8,10 +8,10 @@ import weakref
 from pathlib import Path
 from typing import Self
 
-from faasm.errors import NotFound
+from faasm.errors import LimitExceeded, NotFound, TooLarge
 from faasm.names import shared_path
 from faasm.storage import Storage
-from faasm.storage.mirror import Mirror, process_dir
+from faasm.storage.mirror import FileStat, Mirror, process_dir
 
 SHARED_PREFIX = "shared/"
 
@@ -20,12 +20,39 @@ def shared_key(path: str) -> str:
     return SHARED_PREFIX + shared_path(path)
 
 
+def quota_owner(rel: str) -> str:
+    """Whose quota a shared file counts against: its first path component (the
+    user, with auth on); files at the top level count together, as ``""``."""
+    first, sep, _ = rel.partition("/")
+    return first if sep else ""
+
+
+def _over_quota(owner: str, used: int, quota: int) -> str:
+    whose = f"{owner}/" if owner else "the top level"
+    return (f"Shared files under {whose} would use {used} bytes, over the {quota} byte "
+            "quota (FAASM_SHARED_FILE_QUOTA)")
+
+
 class SharedFiles:
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage, quota: int | None = None):
+        """``quota``: bytes of shared files each owner (:func:`quota_owner`) may keep."""
         self.storage = storage
+        self.quota = quota
 
     def put(self, path: str | None, data: bytes) -> None:
-        self.storage.write(shared_key(path), data)
+        rel = shared_path(path)
+        if self.quota is not None:
+            owner = quota_owner(rel)
+            used = self.usage(owner) - (self.storage.size(SHARED_PREFIX + rel) or 0)
+            if used + len(data) > self.quota:
+                raise TooLarge(_over_quota(owner, used + len(data), self.quota))
+        self.storage.write(SHARED_PREFIX + rel, data)
+
+    def usage(self, owner: str) -> int:
+        """Bytes of the shared files counted against ``owner``'s quota."""
+        if owner:
+            return self.storage.usage(f"{SHARED_PREFIX}{owner}/")
+        return self.storage.usage(SHARED_PREFIX, recursive=False)
 
     def get(self, path: str | None) -> bytes:
         key = shared_key(path)
@@ -46,15 +73,20 @@ class SharedMount:
     only a call that succeeds writes its changes back, at commit.
     """
 
-    def __init__(self, path: Path, mirror: Mirror | None = None):
+    def __init__(self, path: Path, mirror: Mirror | None = None, quota_check=None):
         self.path = path
         self._mirror = mirror
         self._before = mirror.begin() if mirror is not None else None
+        self._quota_check = quota_check
 
     def commit(self) -> None:
+        """End a successful call: LimitExceeded if its files put an owner over quota
+        (then, with remote storage, nothing is written back)."""
         if self._mirror is not None and self._before is not None:
-            self._mirror.commit(self._before)
+            self._mirror.commit(self._before, self._quota_check)
             self._before = None
+        elif self._quota_check is not None:
+            self._quota_check(None, None)
 
     def close(self) -> None:
         if self._mirror is not None:
@@ -75,11 +107,14 @@ _mirrors: weakref.WeakKeyDictionary[Storage, tuple[int, Mirror]] = weakref.WeakK
 class CallFiles:
     """Shared files as running calls see them (``faasm://<path>``)."""
 
-    def __init__(self, storage: Storage, mirror_root: Path | None = None):
+    def __init__(self, storage: Storage, mirror_root: Path | None = None,
+                 quota: int | None = None):
         """``mirror_root``: where this process mirrors remote shared files
-        (default ``<remote storage's cache dir>/mirrors``)."""
+        (default ``<remote storage's cache dir>/mirrors``); ``quota``: bytes of shared
+        files each owner may keep (checked when a call ends)."""
         self.storage = storage
         self.mirror_root = mirror_root
+        self.quota = quota
 
     def host_dir(self) -> Path | None:
         """The local directory mounted at ``faasm://``, or None if storage is remote."""
@@ -87,13 +122,44 @@ class CallFiles:
             return None
         return self.storage.local_dir(SHARED_PREFIX)
 
-    def mount(self) -> SharedMount:
-        """The shared files for a call about to run (see :class:`SharedMount`)."""
+    def mount(self, user: str | None = None) -> SharedMount:
+        """The shared files for a call of ``user`` about to run (see :class:`SharedMount`)."""
         local = self.host_dir()
         if local is not None:
-            return SharedMount(local)
+            return SharedMount(local, quota_check=self._local_quota(user))
         mirror = self._mirror()
-        return SharedMount(mirror.dir, mirror)
+        return SharedMount(mirror.dir, mirror, self._mirror_quota())
+
+    def _local_quota(self, user: str | None):
+        """With local storage a guest writes storage itself: once the call ends, the
+        caller's own files are measured (a guest's writes elsewhere are not: see
+        docs/SECURITY.md)."""
+        if self.quota is None or user is None:
+            return None
+
+        def check(after, changed) -> None:
+            used = SharedFiles(self.storage).usage(user)
+            if used > self.quota:
+                raise LimitExceeded(_over_quota(user, used, self.quota))
+
+        return check
+
+    def _mirror_quota(self):
+        """With remote storage, the owners of every file the call changed are measured
+        in the mirror before anything is written back."""
+        if self.quota is None:
+            return None
+
+        def check(after: dict[str, FileStat], changed: set[str]) -> None:
+            used: dict[str, int] = {}
+            for rel, st in after.items():
+                owner = quota_owner(rel)
+                used[owner] = used.get(owner, 0) + st[1]
+            for owner in {quota_owner(rel) for rel in changed}:
+                if used.get(owner, 0) > self.quota:
+                    raise LimitExceeded(_over_quota(owner, used[owner], self.quota))
+
+        return check
 
     def _mirror(self) -> Mirror:
         entry = _mirrors.get(self.storage)

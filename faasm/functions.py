@@ -12,10 +12,15 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import json
+import subprocess
+import sys
 import warnings
+from dataclasses import dataclass
 
-from faasm.errors import BadRequest, NotFound
+from faasm.errors import BadRequest, NotFound, TooLarge
 from faasm.names import check_name
+from faasm.settings import MAX_PYTHON_BYTES, PYTHON_PARSE_MEMORY, PYTHON_PARSE_TIMEOUT
 from faasm.storage import Storage
 
 WASM_MAGIC = b"\x00asm"
@@ -46,12 +51,46 @@ def check_wasm_header(data: bytes) -> None:
         raise BadRequest("Invalid wasm: missing the \\0asm magic number")
 
 
-def check_python_source(source: bytes, name: str) -> str:
-    """The source as text, if it is UTF-8 and parses; else BadRequest."""
+@dataclass(frozen=True)
+class PythonBudget:
+    """What checking an uploaded Python source may cost (see docs/SECURITY.md):
+    ``ast.parse`` takes about 250 bytes of memory and 3 ms per byte of source."""
+
+    #: Largest source accepted, bytes (413 beyond).
+    max_bytes: int = MAX_PYTHON_BYTES
+    #: Memory the parse may use, bytes (the source is refused beyond).
+    parse_memory: int = PYTHON_PARSE_MEMORY
+    #: Time the parse may take, seconds (the source is refused beyond).
+    parse_timeout: float = PYTHON_PARSE_TIMEOUT
+
+    #: Sources up to this size are parsed in the API process (at most ~16 MB, ~0.25 s);
+    #: bigger ones in a child process held to the memory and time above.
+    IN_PROCESS_BYTES = 64 << 10
+
+    @classmethod
+    def from_settings(cls, settings) -> "PythonBudget":
+        return cls(settings.max_python_bytes, settings.python_parse_memory,
+                   settings.python_parse_timeout)
+
+
+def check_python_source(source: bytes, name: str, budget: PythonBudget = PythonBudget()) -> str:
+    """The source as text, if it is UTF-8, within the budget, and parses; else BadRequest
+    (TooLarge past the size limit)."""
+    if len(source) > budget.max_bytes:
+        raise TooLarge(f"Python source of {len(source)} bytes is over the "
+                       f"{budget.max_bytes} byte limit (FAASM_MAX_PYTHON_BYTES)")
     try:
         text = source.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise BadRequest(f"Invalid Python: not UTF-8 ({exc.reason} at byte {exc.start})") from None
+    if len(source) <= budget.IN_PROCESS_BYTES:
+        _parse(text, name)
+    else:
+        _parse_in_child(source, name, budget)
+    return text
+
+
+def _parse(text: str, name: str) -> None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -60,18 +99,61 @@ def check_python_source(source: bytes, name: str) -> str:
         raise BadRequest(f"Invalid Python: {exc.msg} (line {exc.lineno})") from None
     except (ValueError, RecursionError, MemoryError) as exc:
         raise BadRequest(f"Invalid Python: {type(exc).__name__}") from None
-    return text
+
+
+#: The child's program: limit its own memory, parse stdin, say what went wrong as JSON.
+_CHILD = """
+import ast, json, resource, sys, warnings
+limit = int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+source = sys.stdin.buffer.read()
+try:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ast.parse(source, filename=sys.argv[2])
+except SyntaxError as exc:
+    print(json.dumps({"error": f"{exc.msg} (line {exc.lineno})"}))
+except MemoryError:
+    print(json.dumps({"memory": True}))
+except (ValueError, RecursionError) as exc:
+    print(json.dumps({"error": type(exc).__name__}))
+"""
+
+
+def _parse_in_child(source: bytes, name: str, budget: PythonBudget) -> None:
+    # The memory limit counts the interpreter too: give it its ~64 MiB on top.
+    limit = budget.parse_memory + (64 << 20)
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD, str(limit), name],
+                              input=source, capture_output=True, timeout=budget.parse_timeout)
+    except subprocess.TimeoutExpired:
+        raise BadRequest(f"Invalid Python: parsing it took over {budget.parse_timeout:g} s "
+                         "(FAASM_PYTHON_PARSE_TIMEOUT)") from None
+    answer = {}
+    if done.stdout.strip():
+        try:
+            answer = json.loads(done.stdout)
+        except ValueError:
+            answer = {"memory": True}
+    elif done.returncode != 0:
+        answer = {"memory": True}  # killed while allocating (MemoryError could not print)
+    if answer.get("memory"):
+        raise BadRequest(f"Invalid Python: parsing it needs over {budget.parse_memory} bytes "
+                         "of memory (FAASM_PYTHON_PARSE_MEMORY)")
+    if "error" in answer:
+        raise BadRequest(f"Invalid Python: {answer['error']}")
 
 
 class Functions:
     """Reads and writes functions in shared storage."""
 
-    def __init__(self, storage: Storage):
+    def __init__(self, storage: Storage, python_budget: PythonBudget = PythonBudget()):
         self.storage = storage
+        self.python_budget = python_budget
 
     def put_python(self, user: str, function: str, source: bytes) -> None:
         key = python_key(user, function)
-        check_python_source(source, f"{user}/{function}")
+        check_python_source(source, f"{user}/{function}", self.python_budget)
         self.storage.write(key, source)
 
     def get_wasm(self, user: str, function: str) -> bytes:

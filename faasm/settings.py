@@ -21,6 +21,11 @@ MiB = 1024 * 1024
 GiB = 1024 * MiB
 #: The shortest FAASM_ADMIN_TOKEN accepted: it is a password to everything.
 MIN_SECRET_LENGTH = 32
+#: Defaults of the budgets docs/SECURITY.md lists (also used where no settings are given).
+MAX_PYTHON_BYTES = MiB
+PYTHON_PARSE_MEMORY = 512 * MiB
+PYTHON_PARSE_TIMEOUT = 10.0
+SHARED_FILE_QUOTA = GiB
 
 
 def _env(name: str, help: str, default, parse=str, shown: str | None = None,
@@ -176,6 +181,22 @@ class Settings:
         "ADMIN_TOKEN", "with FAASM_AUTH on: a token that acts for every user and alone may "
         "flush and use the internal /storage routes (32+ characters); empty = no admin",
         "", _strong_secret, secret=True)
+    max_python_bytes: int = _env(
+        "MAX_PYTHON_BYTES", "largest Python function source accepted at upload, bytes "
+        "(413 beyond; parsing costs ~250 bytes of memory and ~3 ms per byte)",
+        MAX_PYTHON_BYTES, _positive(int))
+    python_parse_memory: int = _env(
+        "PYTHON_PARSE_MEMORY", "memory the upload API may spend parsing one Python source "
+        "over 64 KiB, bytes (done in a child process; the upload is refused beyond)",
+        PYTHON_PARSE_MEMORY, _positive(int))
+    python_parse_timeout: float = _env(
+        "PYTHON_PARSE_TIMEOUT", "time the upload API may spend parsing one Python source, "
+        "seconds (the upload is refused beyond)", PYTHON_PARSE_TIMEOUT, _positive(float))
+    shared_file_quota: int = _env(
+        "SHARED_FILE_QUOTA", "bytes of shared files each user may keep (the files under "
+        "`<user>/`; with auth off, under each top-level directory, top-level files counting "
+        "together); a write past it is refused (413), a call that passes it fails",
+        SHARED_FILE_QUOTA, _positive(int))
     artifact_key: str = _env(
         "ARTIFACT_KEY", "secret that signs precompiled machine code (docs/SECURITY.md); "
         "give every host the same one (32+ characters) so workers load what the upload API "

@@ -41,7 +41,7 @@ class WasmRuntime:
         artifacts = Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
         self.modules = ModuleCache(storage, self.engine, engine_key(self.epoch),
                                    self.linkers.__getitem__, known_import, artifacts)
-        self.files = CallFiles(storage)
+        self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.ticker = EpochTicker(self.engine)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
@@ -68,7 +68,7 @@ class WasmRuntime:
         wasi.argv = [call.function]
         memfds = mount = None
         if loaded.uses_files:
-            mount = self.files.mount()  # remote storage: synced to a local mirror
+            mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
             wasi.preopen_dir(str(mount.path), SHARED_PREOPEN)
             memfds = self._take_memfds()
             write_output_to(wasi, memfds[0].fd, memfds[1].fd)

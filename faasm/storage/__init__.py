@@ -21,7 +21,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import BinaryIO
 
-from faasm.errors import BadRequest
+from faasm.errors import BadRequest, NotFound
 
 
 #: Longest component of a key, in UTF-8 bytes (what a filesystem allows).
@@ -100,9 +100,19 @@ class Storage(ABC):
         (with a ``fileno``), so machine code can be mapped rather than copied."""
         return io.BytesIO(self.read(key))
 
-    def usage(self, prefix: str) -> int:
-        """Bytes of every blob under ``prefix`` (for the per-user shared-file budget)."""
-        return sum(len(self.read(key)) for key in self.list(prefix))
+    def size(self, key: str) -> int | None:
+        """The blob's size in bytes, or None if it is absent."""
+        try:
+            return len(self.read(key))
+        except NotFound:
+            return None
+
+    def usage(self, prefix: str, recursive: bool = True) -> int:
+        """Bytes of every blob under ``prefix`` (only those directly in it, unless
+        ``recursive``): what the shared-file quota counts."""
+        keys = [key for key in self.list(prefix)
+                if recursive or "/" not in key[len(prefix):]]
+        return sum(self.size(key) or 0 for key in keys)
 
     def local_dir(self, prefix: str) -> Path | None:
         """The local directory holding the blobs under ``prefix`` (made if missing),

@@ -73,10 +73,21 @@ class LocalStorage(Storage):
                 found[prefix + rel] = version
         return found
 
-    def usage(self, prefix: str) -> int:
+    def size(self, key: str) -> int | None:
+        st = nofollow.stat_file(self._root, self._parts(key))
+        return st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
+
+    def usage(self, prefix: str, recursive: bool = True) -> int:
         parts = check_prefix(prefix)[:-1].split("/")
-        return sum(st.st_size for _, st in nofollow.walk_files(self._root, parts)
-                   if stat.S_ISREG(st.st_mode))
+        if recursive:
+            return sum(st.st_size for _, st in nofollow.walk_files(self._root, parts)
+                       if stat.S_ISREG(st.st_mode))
+        try:
+            with nofollow.directory(self._root, parts) as fd, os.scandir(fd) as entries:
+                return sum(st.st_size for st in (e.stat(follow_symlinks=False) for e in entries)
+                           if stat.S_ISREG(st.st_mode))
+        except (FileNotFoundError, NotADirectoryError, LinkRefused):
+            return 0
 
     def local_dir(self, prefix: str) -> Path | None:
         parts = check_prefix(prefix)[:-1].split("/")

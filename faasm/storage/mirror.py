@@ -77,10 +77,16 @@ class Mirror:
         with self._lock:
             self._depth = max(0, self._depth - 1)
 
-    def commit(self, before: dict[str, FileStat]) -> None:
-        """Write back what changed since ``before`` (the call succeeded)."""
+    def commit(self, before: dict[str, FileStat], check=None) -> None:
+        """Write back what changed since ``before`` (the call succeeded).
+
+        ``check(after, changed)`` may refuse the changes by raising, before
+        anything is written back.
+        """
         with self._lock:
             after = self._scan()
+            if check is not None:
+                check(after, {rel for rel, st in after.items() if before.get(rel) != st})
             for rel, st in after.items():
                 if before.get(rel) != st:
                     self.storage.write(self.prefix + rel, self._read_local(rel))

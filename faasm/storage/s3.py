@@ -107,8 +107,15 @@ class S3Storage(RemoteStorage):
     def _list(self, prefix: str) -> dict[str, str]:
         return {key: etag for key, (etag, _) in self._objects(prefix).items()}
 
-    def usage(self, prefix: str) -> int:
-        return sum(size for _, size in self._objects(check_prefix(prefix)).values())
+    def size(self, key: str) -> int | None:
+        try:
+            return self._call("head_object", Key=self._key(key))["ContentLength"]
+        except FileNotFoundError:
+            return None
+
+    def usage(self, prefix: str, recursive: bool = True) -> int:
+        return sum(size for key, (_, size) in self._objects(check_prefix(prefix)).items()
+                   if recursive or "/" not in key[len(prefix):])
 
     def _objects(self, prefix: str) -> dict[str, tuple[str, int]]:
         """Every object under ``prefix``: key -> (ETag, size)."""

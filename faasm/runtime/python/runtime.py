@@ -91,7 +91,7 @@ class PythonRuntime:
         self.settings = settings
         self.services = services
         self.functions = Functions(storage)
-        self.files = CallFiles(storage)
+        self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.cache_dir = settings.python_cache
         self._ready = False
         self._warming: threading.Thread | None = None
@@ -146,7 +146,7 @@ class PythonRuntime:
                                conf_flags=self.settings.conf_flags, services=self.services)
         cancel = threading.Event()
         door = Door(ctx, source, f"{call.user}/{call.function}.py", cancel)
-        mount = self.files.mount()  # remote storage: synced to a local mirror
+        mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
         try:
             session = Session(host=door, grants=self._grants(mount.path),
                               import_path=[GUEST_LIB_AT],
