@@ -101,12 +101,15 @@ def _parse(text: str, name: str) -> None:
         raise BadRequest(f"Invalid Python: {type(exc).__name__}") from None
 
 
-#: The child's program: limit its own memory, parse stdin, say what went wrong as JSON.
+#: The child's program: read stdin, allow itself the budget on top of the memory it
+#: already maps, parse, say what went wrong as JSON.
 _CHILD = """
 import ast, json, resource, sys, warnings
-limit = int(sys.argv[1])
-resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 source = sys.stdin.buffer.read()
+with open("/proc/self/statm") as f:
+    mapped = int(f.read().split()[0]) * resource.getpagesize()
+limit = mapped + int(sys.argv[1])
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 try:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -121,10 +124,9 @@ except (ValueError, RecursionError) as exc:
 
 
 def _parse_in_child(source: bytes, name: str, budget: PythonBudget) -> None:
-    # The memory limit counts the interpreter too: give it its ~64 MiB on top.
-    limit = budget.parse_memory + (64 << 20)
     try:
-        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD, str(limit), name],
+        done = subprocess.run([sys.executable, "-I", "-S", "-c", _CHILD,
+                               str(budget.parse_memory), name],
                               input=source, capture_output=True, timeout=budget.parse_timeout)
     except subprocess.TimeoutExpired:
         raise BadRequest(f"Invalid Python: parsing it took over {budget.parse_timeout:g} s "

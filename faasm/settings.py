@@ -22,8 +22,8 @@ GiB = 1024 * MiB
 #: The shortest FAASM_ADMIN_TOKEN accepted: it is a password to everything.
 MIN_SECRET_LENGTH = 32
 #: Defaults of the budgets docs/SECURITY.md lists (also used where no settings are given).
-MAX_PYTHON_BYTES = MiB
-PYTHON_PARSE_MEMORY = 512 * MiB
+MAX_PYTHON_BYTES = 512 * 1024
+PYTHON_PARSE_MEMORY = 256 * MiB
 PYTHON_PARSE_TIMEOUT = 10.0
 SHARED_FILE_QUOTA = GiB
 

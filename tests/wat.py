@@ -177,3 +177,16 @@ def link_input(target: str, link: str, hard: bool = False) -> bytes:
     """The input of :data:`MAKE_LINK`."""
     t = target.encode()
     return bytes([1 if hard else 0, len(t)]) + t + link.encode()
+
+
+#: Sets state key "k" from the shared file whose path is the input
+#: (``__faasm_write_state_from_file``); outputs the byte count, 4 bytes little-endian.
+STATE_FROM_FILE = module('''
+ (data (i32.const 16) "k\\00")
+ (func (export "_start") (local $n i32)
+   (local.set $n (call $read_input (i32.const 1024) (i32.const 4096)))
+   (i32.store8 (i32.add (i32.const 1024) (local.get $n)) (i32.const 0))
+   (i32.store (i32.const 0) (call $from_file (i32.const 16) (i32.const 1024)))
+   (call $write_output (i32.const 0) (i32.const 4)))''', imports='''
+ (import "env" "__faasm_write_state_from_file"
+   (func $from_file (param i32 i32) (result i32)))''')
