@@ -2,6 +2,7 @@
 never a crashed process. Each test reports how many inputs it tried."""
 
 import json
+import os
 
 import pytest
 import requests
@@ -127,3 +128,59 @@ def test_shared_file_path_fuzz(platform, session):
     for written in root.rglob("*"):  # everything written stayed under the shared root
         assert written.resolve().is_relative_to(root.resolve())
     print(f"\nshared-file path fuzz: {len(seen)} inputs, statuses {sorted(set(seen))}")
+
+
+LINK_EXAMPLES = 150
+#: Links planted in shared/fz/, as a guest could have made them (relative to shared/fz/).
+FUZZ_LINKS = {"up": "..", "root": "../..", "art": "../../artifacts", "fn": "../../functions",
+              "other": "../other"}
+
+
+def test_paths_keys_and_names_with_links_present(platform, session, tmp_path):
+    """FilePath, state keys and names built around planted links (to the storage root,
+    the artifacts, the functions, another user's files and outside the root): never a
+    500, and nothing but shared/fz changes."""
+    root = platform.data_dir / "storage"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "shared/fz").mkdir(parents=True, exist_ok=True)
+    (root / "shared/other").mkdir(parents=True, exist_ok=True)
+    (root / "shared/other/file").write_bytes(b"other's")
+    for name, target in {**FUZZ_LINKS, "abs": str(outside)}.items():
+        if not os.path.lexists(root / "shared/fz" / name):
+            os.symlink(target, root / "shared/fz" / name)
+
+    def snapshot():
+        return {str(p): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and not p.is_symlink()
+                and not p.relative_to(root).as_posix().startswith("shared/fz/")}
+
+    before = snapshot()
+    seen = []
+    parts = st.sampled_from([*FUZZ_LINKS, "abs", "..", ".", "", "x", "functions", "artifacts",
+                             "demo", "file", "%2e%2e", "é", "a" * 256])
+    paths = st.lists(parts, min_size=1, max_size=5).map(lambda p: "fz/" + "/".join(p))
+    paths = paths | paths.map(lambda p: "faasm://" + p)
+
+    @settings(max_examples=LINK_EXAMPLES, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(path=paths, key=parts, body=st.binary(max_size=20))
+    def check(path, key, body):
+        header = {"FilePath": path.encode()}
+        for r in (session.put(f"{platform.upload_url}/file", data=body, headers=header,
+                              timeout=30),
+                  session.get(f"{platform.upload_url}/file", headers=header, timeout=30),
+                  session.put(f"{platform.upload_url}/s/fz/{requests.utils.quote(key, safe='')}",
+                              data=body, timeout=30),
+                  session.get(f"{platform.upload_url}/f/fz/{requests.utils.quote(key, safe='')}",
+                              timeout=30),
+                  session.put(f"{platform.upload_url}/f/fz/{requests.utils.quote(key, safe='')}",
+                              data=b"not wasm", timeout=30)):
+            seen.append(r.status_code)
+            assert acceptable(r), (path, key, r.status_code, r.text)
+
+    check()
+    alive(platform)
+    assert list(outside.iterdir()) == []
+    assert snapshot() == before
+    print(f"\nlinks fuzz: {len(seen)} requests, statuses {sorted(set(seen))}")

@@ -60,18 +60,24 @@ LINKS = {
 }
 
 
-@pytest.fixture(scope="module", params=["auth-off", "auth-on"])
+#: The platforms attacked: local storage with auth off and on, and fileserver mode
+#: (workers read through the upload API and run calls on a mirror), auth on.
+PLATFORMS = {"auth-off": 10, "auth-on": 11, "fileserver-auth-on": 12}
+
+
+@pytest.fixture(scope="module", params=list(PLATFORMS))
 def plat(request, redis_url, tmp_path_factory):
-    db = 10 if request.param == "auth-off" else 11
-    url = redis_url.rsplit("/", 1)[0] + f"/{db}"
+    url = redis_url.rsplit("/", 1)[0] + f"/{PLATFORMS[request.param]}"
     redis.Redis.from_url(url).flushdb()
     env = dict(FAASM_SHARED_FILE_QUOTA=str(1 << 20), FAASM_MAX_PYTHON_BYTES=str(200_000),
                FAASM_PYTHON_PARSE_MEMORY=str(8 << 20))
-    if request.param == "auth-on":
+    auth = request.param.endswith("auth-on")
+    if auth:
         env.update(FAASM_AUTH="on", FAASM_ADMIN_TOKEN=ADMIN)
-    platform = Platform(url, tmp_path_factory.mktemp(request.param), concurrency=1, **env)
+    platform = Platform(url, tmp_path_factory.mktemp(request.param), concurrency=1,
+                        fileserver=request.param.startswith("fileserver"), **env)
     platform.start()
-    platform.auth = request.param == "auth-on"
+    platform.auth = auth
     tokens = Tokens(redis.Redis.from_url(url), "faasm")
     platform.headers = {user: ({"Authorization": f"Bearer {tokens.issue(user)[1]}"}
                                if platform.auth else {}) for user in ("alice", "bob")}
@@ -111,7 +117,8 @@ def outside_bob(plat) -> dict[str, bytes | str]:
     found = {}
     bob = storage(plat) / "shared" / "bob"
     for dirpath, dirs, files in os.walk(plat.data_dir):
-        if Path(dirpath) == bob or "logs" in Path(dirpath).parts:
+        # Logs, and a fileserver worker's own cache (its mirror follows every sync).
+        if Path(dirpath) == bob or {"logs", "cache"} & set(Path(dirpath).parts):
             dirs[:] = []
             continue
         for name in files + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]:
