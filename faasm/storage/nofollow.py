@@ -40,13 +40,19 @@ def directory(base: int | str, parts: list[str], create: bool = False) -> Iterat
     component is missing (and not created), LinkRefused if one is a symlink
     or not a directory.
     """
-    fd = os.open(base, _DIR & ~os.O_NOFOLLOW) if isinstance(base, str) else os.dup(base)
-    for part in parts:
-        fd = _step(fd, part, create)  # closes the parent's descriptor, whatever happens
+    fd = open_dir(base, parts, create)
     try:
         yield fd
     finally:
         os.close(fd)
+
+
+def open_dir(base: int | str, parts: list[str], create: bool = False) -> int:
+    """As :func:`directory`, but the caller closes the descriptor it returns."""
+    fd = os.open(base, _DIR & ~os.O_NOFOLLOW) if isinstance(base, str) else os.dup(base)
+    for part in parts:
+        fd = _step(fd, part, create)  # closes the parent's descriptor, whatever happens
+    return fd
 
 
 def _step(fd: int, part: str, create: bool) -> int:
@@ -77,13 +83,15 @@ def open_file(base: int | str, parts: list[str]) -> int:
     FileNotFoundError if absent; LinkRefused if any component is a symlink
     or the file is not a regular file (a directory, a FIFO, a device).
     """
-    with directory(base, parts[:-1]) as parent:
-        try:
-            fd = os.open(parts[-1], _READ, dir_fd=parent)
-        except OSError as exc:
-            if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENXIO):
-                raise LinkRefused(errno.ELOOP, f"{parts[-1]} is a link") from None
-            raise
+    parent = open_dir(base, parts[:-1])
+    try:
+        fd = os.open(parts[-1], _READ, dir_fd=parent)
+    except OSError as exc:
+        if exc.errno in (errno.ELOOP, errno.EMLINK, errno.ENXIO):
+            raise LinkRefused(errno.ELOOP, f"{parts[-1]} is a link") from None
+        raise
+    finally:
+        os.close(parent)
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise LinkRefused(errno.EISDIR, f"{parts[-1]} is not a regular file")
@@ -100,10 +108,15 @@ def read_file(base: int | str, parts: list[str]) -> bytes:
 def stat_file(base: int | str, parts: list[str]) -> os.stat_result | None:
     """The file's own stat (a symlink is not followed), or None if nothing is there."""
     try:
-        with directory(base, parts[:-1]) as parent:
-            return os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+        parent = open_dir(base, parts[:-1])
     except (FileNotFoundError, NotADirectoryError, LinkRefused):
         return None
+    try:
+        return os.stat(parts[-1], dir_fd=parent, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    finally:
+        os.close(parent)
 
 
 def write_file(base: int | str, parts: list[str], data: bytes, temp_prefix: str,
