@@ -131,15 +131,17 @@ class CallFiles:
         return SharedMount(mirror.dir, mirror, self._mirror_quota())
 
     def _local_quota(self, user: str | None):
-        """With local storage a guest writes storage itself: once the call ends, the
-        caller's own files are measured (a guest's writes elsewhere are not: see
-        docs/SECURITY.md)."""
+        """With local storage a guest writes storage itself: the caller's own files
+        are measured before and after the call, which fails if it grew them past
+        the quota (a guest's writes elsewhere are not measured: docs/SECURITY.md)."""
         if self.quota is None or user is None:
             return None
+        files = SharedFiles(self.storage)
+        before = files.usage(user)
 
         def check(after, changed) -> None:
-            used = SharedFiles(self.storage).usage(user)
-            if used > self.quota:
+            used = files.usage(user)
+            if used > self.quota and used > before:
                 raise LimitExceeded(_over_quota(user, used, self.quota))
 
         return check

@@ -54,7 +54,7 @@ def check_wasm_header(data: bytes) -> None:
 @dataclass(frozen=True)
 class PythonBudget:
     """What checking an uploaded Python source may cost (see docs/SECURITY.md):
-    ``ast.parse`` takes about 250 bytes of memory and 3 ms per byte of source."""
+    ``ast.parse`` takes about 250 bytes of memory and 4 µs per byte of source."""
 
     #: Largest source accepted, bytes (413 beyond).
     max_bytes: int = MAX_PYTHON_BYTES

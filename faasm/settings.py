@@ -183,7 +183,7 @@ class Settings:
         "", _strong_secret, secret=True)
     max_python_bytes: int = _env(
         "MAX_PYTHON_BYTES", "largest Python function source accepted at upload, bytes "
-        "(413 beyond; parsing costs ~250 bytes of memory and ~3 ms per byte)",
+        "(413 beyond; parsing costs ~250 bytes of memory and ~4 µs per byte)",
         MAX_PYTHON_BYTES, _positive(int))
     python_parse_memory: int = _env(
         "PYTHON_PARSE_MEMORY", "memory the upload API may spend parsing one Python source "

@@ -55,6 +55,9 @@ class LocalStorage(Storage):
         except (FileExistsError, NotADirectoryError, IsADirectoryError):
             raise BadRequest(f"Cannot write {key}: it or a parent is a directory "
                              "where a file is needed, or the reverse") from None
+        except FileNotFoundError:  # a parent removed while it was being made
+            raise BadRequest(f"Cannot write {key}: a parent directory changed while it "
+                             "was written") from None
 
     def version(self, key: str) -> str | None:
         st = nofollow.stat_file(self._root, self._parts(key))

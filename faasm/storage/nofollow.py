@@ -58,23 +58,22 @@ def open_dir(base: int | str, parts: list[str], create: bool = False) -> int:
 def _step(fd: int, part: str, create: bool) -> int:
     """Open ``part`` below ``fd`` as a directory (closing ``fd``)."""
     try:
-        try:
-            child = os.open(part, _DIR, dir_fd=fd)
-        except FileNotFoundError:
-            if not create:
-                raise
+        for _ in range(2 if create else 0):
+            try:
+                return os.open(part, _DIR, dir_fd=fd)
+            except FileNotFoundError:
+                pass
             try:
                 os.mkdir(part, 0o755, dir_fd=fd)
             except FileExistsError:
-                pass  # made meanwhile; the open below judges what it is
-            child = os.open(part, _DIR, dir_fd=fd)
+                pass  # made meanwhile; the open judges what it is (or it is gone again)
+        return os.open(part, _DIR, dir_fd=fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
             raise LinkRefused(errno.ELOOP, f"{part} is a link or not a directory") from None
         raise
     finally:
         os.close(fd)
-    return child
 
 
 def open_file(base: int | str, parts: list[str]) -> int:

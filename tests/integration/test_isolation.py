@@ -49,6 +49,17 @@ def faasm_main():
     with open("faasm://" + get_input().decode(), "rb") as f:
         set_output(f.read())
 '''
+WRITE_PY = b'''import os
+from pyfaasm.core import get_input
+def faasm_main():
+    name, size = get_input().decode().split()
+    if size == "-":
+        if os.path.exists("faasm://" + name):
+            os.remove("faasm://" + name)
+        return
+    with open("faasm://" + name, "wb") as f:
+        f.write(b"w" * int(size))
+'''
 #: What bob's links point at, as a guest would write them (relative to shared/bob/).
 LINKS = {
     "up": "..",
@@ -88,7 +99,7 @@ def plat(request, redis_url, tmp_path_factory):
         put(platform, "/file", b"alice's file", {**as_alice, "FilePath": "alice/private"})
         for name, wasm in (("link", wat.MAKE_LINK), ("from_file", wat.STATE_FROM_FILE)):
             put(platform, f"/f/bob/{name}", wasm, platform.headers["bob"])
-        for name, source in (("links", BOB_LINKS_PY), ("read", READ_PY)):
+        for name, source in (("links", BOB_LINKS_PY), ("read", READ_PY), ("write", WRITE_PY)):
             put(platform, f"/p/bob/{name}", source, platform.headers["bob"])
         put(platform, "/file", b"bob's file", {**platform.headers["bob"], "FilePath": "bob/own"})
         assert call(platform, "alice", {"user": "alice", "function": "secret"}).content \
@@ -302,6 +313,15 @@ def test_budgets(plat):
                      headers={**bob, "FilePath": "bob/q2"}, timeout=30)
     assert r.status_code == 413 and "FAASM_SHARED_FILE_QUOTA" in r.text, r.text
     put(plat, "/file", b"x" * 400_000, {**plat.headers["alice"], "FilePath": "alice/q"})
+    # A guest that writes past it: the call fails, saying so.
+    r = call(plat, "bob", {"user": "bob", "function": "write", "input_data": "bob/big 400000"})
+    assert r.status_code == 500 and "FAASM_SHARED_FILE_QUOTA" in r.text, r.text
+    # Local storage keeps a failed call's files (remote storage writes nothing back):
+    # bob frees room from a function, then writes again.
+    for body in ("bob/big -", "bob/small 1000"):
+        r = call(plat, "bob", {"user": "bob", "function": "write", "input_data": body})
+        assert r.status_code == 200, r.text
+    assert not (storage(plat) / "shared/bob/big").exists()
 
 
 def _copy(path: Path) -> Path:
