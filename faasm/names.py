@@ -15,6 +15,8 @@ SHARED_SCHEME = "faasm://"
 MAX_PATH_LENGTH = 1024
 #: Longest component of a shared file path, in UTF-8 bytes (a filesystem's limit).
 MAX_PART_BYTES = 255
+#: Most components of a shared file path (storage lists no deeper).
+MAX_PARTS = 256
 
 
 def check_name(value: object, what: str) -> str:
@@ -59,4 +61,6 @@ def shared_path(value: str | None) -> str:
         raise BadRequest("Invalid FilePath: not valid Unicode") from None
     if too_long:
         raise BadRequest(f"Invalid FilePath: a component is over {MAX_PART_BYTES} bytes")
+    if len(parts) > MAX_PARTS:
+        raise BadRequest(f"Invalid FilePath: more than {MAX_PARTS} components")
     return posixpath.join(*parts)

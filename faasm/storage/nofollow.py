@@ -189,28 +189,53 @@ def _rmtree_at(parent: int, name: str) -> None:
     os.rmdir(name, dir_fd=parent)
 
 
+#: Deepest directory :func:`walk_files` enters (one descriptor is open per level).
+MAX_DEPTH = 256
+
+
 def walk_files(base: int | str, parts: list[str]) -> Iterator[tuple[str, os.stat_result]]:
     """Every entry that is not a directory below ``base/parts...``: (relative path, lstat).
 
     Symlinks are yielded with their own lstat, never entered, whatever they
-    point at; each directory is opened from the top again, one component at
-    a time, so a link swapped in meanwhile is refused (the directory is
-    skipped) rather than followed. Callers keep the regular files.
+    point at: each directory is opened from its parent's descriptor with
+    ``O_NOFOLLOW``, so a link swapped in meanwhile is skipped, not followed.
+    Directories deeper than :data:`MAX_DEPTH` are not entered. Callers keep
+    the regular files.
     """
-    pending: list[list[str]] = [[]]
-    while pending:
-        rel = pending.pop()
-        try:
-            with directory(base, parts + rel) as fd:
-                with os.scandir(fd) as entries:
-                    for entry in entries:
-                        try:
-                            st = entry.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            continue
-                        if stat.S_ISDIR(st.st_mode):
-                            pending.append(rel + [entry.name])
-                        else:
-                            yield "/".join(rel + [entry.name]), st
-        except (FileNotFoundError, NotADirectoryError, LinkRefused):
-            continue
+    try:
+        top = open_dir(base, parts)
+    except (FileNotFoundError, NotADirectoryError, LinkRefused):
+        return
+    stack = [(top, [], _entries(top))]
+    try:
+        while stack:
+            fd, rel, entries = stack[-1]
+            if not entries:
+                os.close(fd)
+                stack.pop()
+                continue
+            name, st = entries.pop()
+            if not stat.S_ISDIR(st.st_mode):
+                yield "/".join(rel + [name]), st
+            elif len(stack) <= MAX_DEPTH:
+                try:
+                    child = os.open(name, _DIR, dir_fd=fd)
+                except OSError:
+                    continue  # gone, or a link now
+                stack.append((child, rel + [name], _entries(child)))
+    finally:
+        for fd, _, _ in stack:
+            os.close(fd)
+
+
+def _entries(fd: int) -> list[tuple[str, os.stat_result]]:
+    """(name, lstat) of each entry of the directory ``fd`` (listed at once, so only
+    the directory's own descriptor stays open)."""
+    found = []
+    with os.scandir(fd) as it:
+        for entry in it:
+            try:
+                found.append((entry.name, entry.stat(follow_symlinks=False)))
+            except FileNotFoundError:
+                continue
+    return found
