@@ -25,7 +25,7 @@ MIN_SECRET_LENGTH = 32
 MAX_PYTHON_BYTES = 512 * 1024
 PYTHON_PARSE_MEMORY = 256 * MiB
 PYTHON_PARSE_TIMEOUT = 10.0
-SHARED_FILE_QUOTA = GiB
+SHARED_FILE_QUOTA = 256 * MiB
 
 
 def _env(name: str, help: str, default, parse=str, shown: str | None = None,
