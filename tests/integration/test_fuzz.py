@@ -137,9 +137,9 @@ FUZZ_LINKS = {"up": "..", "root": "../..", "art": "../../artifacts", "fn": "../.
 
 
 def test_paths_keys_and_names_with_links_present(platform, session, tmp_path):
-    """FilePath, state keys and names built around planted links (to the storage root,
-    the artifacts, the functions, another user's files and outside the root): never a
-    500, and nothing but shared/fz changes."""
+    """FilePath, storage keys, state keys and names built around planted links (to the
+    storage root, the artifacts, the functions, another user's files and outside the
+    root): never a 500, and nothing but shared/fz changes."""
     root = platform.data_dir / "storage"
     outside = tmp_path / "outside"
     outside.mkdir()
@@ -175,9 +175,20 @@ def test_paths_keys_and_names_with_links_present(platform, session, tmp_path):
                   session.get(f"{platform.upload_url}/f/fz/{requests.utils.quote(key, safe='')}",
                               timeout=30),
                   session.put(f"{platform.upload_url}/f/fz/{requests.utils.quote(key, safe='')}",
-                              data=b"not wasm", timeout=30)):
+                              data=b"not wasm", timeout=30),
+                  # The fileserver routes (open with auth off) take raw storage keys.
+                  session.put(f"{platform.upload_url}/storage/blob", data=body, timeout=30,
+                              params={"key": "shared/" + path.removeprefix("faasm://")}),
+                  session.get(f"{platform.upload_url}/storage/list", timeout=30,
+                              params={"prefix": "shared/" + path.removeprefix("faasm://")
+                                      + "/"})):
             seen.append(r.status_code)
             assert acceptable(r), (path, key, r.status_code, r.text)
+            # The links are planted at fz/<name>: the second component says it all.
+            through_link = path.removeprefix("faasm://").split("/")[1] in {*FUZZ_LINKS, "abs"}
+            if r.url.startswith(f"{platform.upload_url}/storage/list") and r.ok \
+                    and through_link:
+                assert r.json()["blobs"] == {}, (path, r.text)  # a link is not listed through
 
     check()
     alive(platform)
