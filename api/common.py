@@ -78,7 +78,7 @@ class CORSMiddleware:
 
     def process_response(self, req, resp, resource, req_succeeded) -> None:
         resp.set_header("Access-Control-Allow-Origin", "*")
-        resp.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, OPTIONS")
+        resp.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS")
         # A wildcard does not cover Authorization (Fetch standard): it is named.
         resp.set_header("Access-Control-Allow-Headers", "Authorization, *")
 

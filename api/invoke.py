@@ -99,7 +99,26 @@ class CallReport:
                       "function": record.get("function"),
                       "python": record.get("python") == "1",
                       "submitted": _iso(record.get("submitted")),
+                      "parent": _int(record.get("parent")),
+                      "root": _int(record.get("root")) or call_id,
+                      # A chain budget this request ran into (docs/CHAINING.md).
+                      "limit": record.get("limit"),
                       **self.deps.queue.report(call_id)}
+
+    def on_delete(self, req, resp, call_id: str) -> None:
+        """Cancel the request this call belongs to: its first call and every call
+        it started (docs/CHAINING.md)."""
+        call_id = parse_call_id(call_id)
+        record = self.deps.records.get(call_id)
+        principal(req).require_user(record.get("user"), f"Call {call_id}")
+        root = _int(record.get("root")) or call_id
+        calls = self.deps.records.cancel(root)
+        stopped = self.deps.queue.cancel(calls)
+        resp.media = {"root": root, "calls": len(calls), "cancelled": stopped}
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value else None
 
 
 def _iso(timestamp: str | None) -> str | None:

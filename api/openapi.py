@@ -236,6 +236,10 @@ _CALL_REPORT = {
         "worker": {"type": ["string", "null"], "description": "<hostname>/<pid> that ran it"},
         "submitted": {"type": ["string", "null"], "format": "date-time"},
         "finished": {"type": ["string", "null"], "format": "date-time"},
+        "parent": {"type": ["integer", "null"], "description": "the call that chained it"},
+        "root": {"type": "integer", "description": "the request's first call"},
+        "limit": {"type": ["string", "null"],
+                  "description": "a chain budget the request ran into, if any"},
     },
 }
 
@@ -252,15 +256,29 @@ def _invoke_paths() -> dict:
             operationId="invoke",
             requestBody={"required": True, "content": {"application/json": {
                 "schema": {"$ref": "#/components/schemas/InvokeRequest"}}}})},
-        "/status/{call_id}": {"get": _operation(
-            "A call's status as JSON, with output, stdout, error, timings and worker",
-            {"200": {"description": "The call's status", "content": {"application/json": {
-                "schema": {"$ref": "#/components/schemas/CallReport"}}}},
-             **_errors("400", "404", "410", "503")}, tag, operationId="getCallStatus",
-            parameters=[{"name": "call_id", "in": "path", "required": True,
-                         "description": "the call ID an async call answered",
-                         "schema": {"type": "integer", "minimum": 1}}])},
+        "/status/{call_id}": {
+            "get": _operation(
+                "A call's status as JSON, with output, stdout, error, timings and worker",
+                {"200": {"description": "The call's status", "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/CallReport"}}}},
+                 **_errors("400", "404", "410", "503")}, tag, operationId="getCallStatus",
+                parameters=[_CALL_ID]),
+            "delete": _operation(
+                "Cancel the call's request: its first call and every call it started "
+                "(queued ones never run, running ones are stopped)",
+                {"200": {"description": "How many calls the request had and how many "
+                                        "were stopped", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "root": {"type": "integer"}, "calls": {"type": "integer"},
+                        "cancelled": {"type": "integer"}}}}}},
+                 **_errors("400", "404", "410", "503")}, tag, operationId="cancelCall",
+                parameters=[_CALL_ID])},
     }
+
+
+_CALL_ID = {"name": "call_id", "in": "path", "required": True,
+            "description": "the call ID an async call answered",
+            "schema": {"type": "integer", "minimum": 1}}
 
 
 def upload_document() -> dict:

@@ -48,6 +48,14 @@ class Call:
     timeout: float | None = None
     #: The call that chained this one, if any.
     parent: int | None = None
+    #: The request's first call (None for that call itself) and how deep this
+    #: call is below it: chain budgets count per root (docs/CHAINING.md).
+    root: int | None = None
+    depth: int = 0
+
+    @property
+    def root_id(self) -> int:
+        return self.root or self.id
 
     @property
     def name(self) -> str:
@@ -56,7 +64,8 @@ class Call:
     def to_message(self) -> dict:
         msg = {"id": self.id, "user": self.user, "function": self.function,
                "input": b64encode(self.input)}
-        for key in ("python", "idx", "entry", "func_ptr", "timeout", "parent"):
+        for key in ("python", "idx", "entry", "func_ptr", "timeout", "parent", "root",
+                    "depth"):
             value = getattr(self, key)
             if value:
                 msg[key] = value
@@ -68,7 +77,8 @@ class Call:
                    input=b64decode(msg.get("input", "")), python=bool(msg.get("python")),
                    idx=int(msg.get("idx", 0)), entry=msg.get("entry"),
                    func_ptr=msg.get("func_ptr"),
-                   timeout=msg.get("timeout"), parent=msg.get("parent"))
+                   timeout=msg.get("timeout"), parent=msg.get("parent"),
+                   root=msg.get("root"), depth=int(msg.get("depth", 0)))
 
 
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode

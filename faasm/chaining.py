@@ -22,7 +22,7 @@ from typing import Callable, Protocol
 from faasm.calls import Call, CallResult
 from faasm.errors import BadRequest, CallFailed, CallTimedOut, FaasmError
 from faasm.functions import Functions
-from faasm.records import CallRecords
+from faasm.records import CallRecords, ChainBudget
 
 
 @dataclass
@@ -52,7 +52,9 @@ class Chaining:
     """Chain and await calls on behalf of running calls."""
 
     def __init__(self, records: CallRecords, functions: Functions, dispatcher: Dispatcher,
-                 execute: Callable[[Call], CallResult], claim_ttl: Callable[[Call], float]):
+                 execute: Callable[[Call], CallResult], claim_ttl: Callable[[Call], float],
+                 budget: ChainBudget | None = None):
+        self.budget = budget or ChainBudget()
         self.records = records
         self.functions = functions
         self.dispatcher = dispatcher
@@ -71,7 +73,8 @@ class Chaining:
         call = self.records.issue(dict(
             user=parent.user, function=function, input=input, idx=idx, entry=entry,
             func_ptr=func_ptr, python=python,
-            timeout=parent.timeout, parent=parent.id))
+            timeout=parent.timeout, parent=parent.id, root=parent.root_id,
+            depth=parent.depth + 1), self.budget)
         self.dispatcher.submit(call)
         return call
 
@@ -111,5 +114,10 @@ class Chaining:
             outcome = Outcome(reason=exc.reason)
         except FaasmError as exc:
             outcome = Outcome(reason=exc.reason)
+        except RecursionError:
+            # The depth budget keeps inline nesting well under Python's stack; if a
+            # deployment raises it too far, the deepest call still fails cleanly.
+            outcome = Outcome(reason="Call failed: chained calls nested too deeply to run "
+                                     "inline (lower FAASM_CHAIN_MAX_DEPTH)")
         self.dispatcher.store(call.id, outcome)
         return outcome

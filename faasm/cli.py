@@ -155,6 +155,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --wait: give up after this long")
     _output(p, "output (with --wait)")
 
+    p = _add(sub, "cancel", commands.cmd_cancel, "cancel a call and every call it started",
+             description="Cancel the request a call belongs to: its first call and every "
+                         "call it chained (queued ones never run, running ones are stopped).",
+             epilog="examples:\n  faasm cancel 7")
+    p.add_argument("call_id", type=_call_id, help="the ID of any call of the request")
+
     p = _add(sub, "state", commands.cmd_state, "read or write a global state value")
     state = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     q = state.add_parser("get", help="print a state value",

@@ -160,6 +160,13 @@ def cmd_status(args) -> int:
     return FAILED if text.startswith(b"FAILED") else OK
 
 
+def cmd_cancel(args) -> int:
+    answer = _client(args).cancel(args.call_id)
+    print(f"request {answer['root']}: {answer['cancelled']} of {answer['calls']} calls "
+          "stopped (the others had ended)")
+    return OK
+
+
 def cmd_state(args) -> int:
     client = _client(args)
     if args.action == "get":

@@ -372,6 +372,10 @@ class Client:
         """``GET /status/{id}`` as the platform answers it (JSON)."""
         return self._request("GET", f"{self.invoke_url}/status/{call_id}").json()
 
+    def cancel(self, call_id: int) -> dict:
+        """Cancel the call's request (``DELETE /status/{id}``): {root, calls, cancelled}."""
+        return self._request("DELETE", f"{self.invoke_url}/status/{call_id}").json()
+
     def call_status(self, call_id: int) -> CallReport:
         """The call's status, output, stdout, error, timings and worker (``/status/{id}``)."""
         return CallReport.from_json(self.status_json(call_id))

@@ -12,9 +12,20 @@ import time
 
 import redis
 
+from dataclasses import dataclass
+
 from faasm.calls import Call
-from faasm.errors import Expired, NotFound
+from faasm.errors import CallFailed, Expired, NotFound
 from faasm.redisdb import available
+
+
+@dataclass(frozen=True)
+class ChainBudget:
+    """How far one request may chain (docs/CHAINING.md); settings FAASM_CHAIN_*."""
+
+    max_depth: int = 32
+    max_fanout: int = 1000
+    max_calls: int = 10_000
 
 
 class CallRecords:
@@ -26,6 +37,24 @@ class CallRecords:
     redis.call('EXPIRE', key, ARGV[2])
     return id
     """
+    #: The same for a chained call, within its root request's budgets, in one
+    #: round trip: KEYS = counter, root's tree, parent's child count, cancel flag;
+    #: ARGV = record prefix, retention, max calls per root, max fan-out, fields...
+    #: Returns the ID, or -1 (cancelled), -2 (calls per root), -3 (fan-out).
+    _ISSUE_CHAINED = """
+    if redis.call('EXISTS', KEYS[4]) == 1 then return -1 end
+    if redis.call('SCARD', KEYS[2]) >= tonumber(ARGV[3]) then return -2 end
+    local children = redis.call('INCR', KEYS[3])
+    redis.call('EXPIRE', KEYS[3], ARGV[2])
+    if children > tonumber(ARGV[4]) then return -3 end
+    local id = redis.call('INCR', KEYS[1])
+    local key = ARGV[1] .. id
+    redis.call('HSET', key, unpack(ARGV, 5))
+    redis.call('EXPIRE', key, ARGV[2])
+    redis.call('SADD', KEYS[2], id)
+    redis.call('EXPIRE', KEYS[2], ARGV[2])
+    return id
+    """
 
     def __init__(self, client: redis.Redis, prefix: str, retention: int):
         self.client = client
@@ -33,19 +62,78 @@ class CallRecords:
         self.record_prefix = f"{prefix}:call:"
         self.retention = retention
         self._issue = client.register_script(self._ISSUE)
+        self._issue_chained = client.register_script(self._ISSUE_CHAINED)
 
-    def issue(self, call_fields: dict) -> Call:
-        """A new call with a fresh ID, recorded; the record expires with the retention."""
+    def issue(self, call_fields: dict, budget: ChainBudget | None = None) -> Call:
+        """A new call with a fresh ID, recorded; the record expires with the retention.
+
+        A chained call (one with a ``parent``) is issued within ``budget``: past
+        its depth, its root request's call count or its parent's fan-out, or once
+        the root request is cancelled, it is refused with CallFailed and the
+        reason is written on the root call's record (its /status says so).
+        """
         call = Call(id=0, **call_fields)
         fields = {"user": call.user, "function": call.function,
                   "python": int(call.python), "submitted": time.time()}
         if call.parent:
-            fields["parent"] = call.parent
+            fields.update(parent=call.parent, root=call.root, depth=call.depth)
         flat = [str(item) for pair in fields.items() for item in pair]
         with available():
-            call.id = int(self._issue(keys=[self.counter_key],
-                                      args=[self.record_prefix, self.retention, *flat]))
+            if not call.parent:
+                call.id = int(self._issue(keys=[self.counter_key],
+                                          args=[self.record_prefix, self.retention, *flat]))
+                return call
+            budget = budget or ChainBudget()
+            if call.depth > budget.max_depth:
+                self._refuse(call, f"chain depth limit reached: {budget.max_depth} "
+                             "(FAASM_CHAIN_MAX_DEPTH)")
+            answer = int(self._issue_chained(
+                keys=[self.counter_key, self.tree_key(call.root),
+                      f"{self.record_prefix}{call.parent}:children",
+                      self.cancel_key(call.root)],
+                args=[self.record_prefix, self.retention, budget.max_calls,
+                      budget.max_fanout, *flat]))
+        if answer == -1:
+            raise CallFailed(f"Call {call.root} was cancelled")
+        if answer == -2:
+            self._refuse(call, f"calls per request limit reached: {budget.max_calls} "
+                         "(FAASM_CHAIN_MAX_CALLS)")
+        if answer == -3:
+            self._refuse(call, f"fan-out limit reached: call {call.parent} may chain "
+                         f"{budget.max_fanout} calls (FAASM_CHAIN_MAX_FANOUT)")
+        call.id = answer
         return call
+
+    def _refuse(self, call: Call, reason: str) -> None:
+        """Refuse a chained call: the root's record keeps the first reason."""
+        key = f"{self.record_prefix}{call.root}"
+        with available():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hsetnx(key, "limit", reason)
+            pipe.expire(key, self.retention)
+            pipe.execute()
+        raise CallFailed(f"Chain refused: {reason}")
+
+    # -- whole requests: a root call and every call it started ---------------
+    def tree_key(self, root: int) -> str:
+        return f"{self.record_prefix}{root}:tree"
+
+    def cancel_key(self, root: int) -> str:
+        return f"{self.record_prefix}{root}:cancelled"
+
+    def cancel(self, root: int) -> list[int]:
+        """Mark ``root``'s request cancelled (no call of it may chain or start);
+        returns the IDs of every call it started, the root first."""
+        with available():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.set(self.cancel_key(root), 1, ex=self.retention)
+            pipe.smembers(self.tree_key(root))
+            _, members = pipe.execute()
+        return [root, *sorted(int(m) for m in members)]
+
+    def cancelled(self, root: int) -> bool:
+        with available():
+            return bool(self.client.exists(self.cancel_key(root)))
 
     def get(self, call_id: int) -> dict:
         """The record of ``call_id``; NotFound if never issued, Expired if too old."""

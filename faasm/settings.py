@@ -197,6 +197,15 @@ class Settings:
         "`<user>/`; with auth off, under each top-level directory, top-level files counting "
         "together); a write past it is refused (413), a call that passes it fails",
         SHARED_FILE_QUOTA, _positive(int))
+    chain_max_depth: int = _env(
+        "CHAIN_MAX_DEPTH", "how deep a chain of calls may go below the request's first call "
+        "(a call chained past it fails, and the first call's status says so; awaited calls "
+        "run inline nest this deep)", 32, _between(1, 64))
+    chain_max_fanout: int = _env(
+        "CHAIN_MAX_FANOUT", "calls one call may chain", 1000, _positive(int))
+    chain_max_calls: int = _env(
+        "CHAIN_MAX_CALLS", "calls one request may start in all, chained at any depth",
+        10_000, _positive(int))
     artifact_key: str = _env(
         "ARTIFACT_KEY", "secret that signs precompiled machine code (docs/SECURITY.md); "
         "give every host the same one (32+ characters) so workers load what the upload API "

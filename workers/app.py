@@ -28,6 +28,7 @@ CALL_TASK = "faasm.call"
 #: A no-op task: a health check, and the floor the benchmarks compare calls with.
 PING_TASK = "faasm.ping"
 FLUSH_COMMAND = "faasm_flush"
+CANCELLED = "Call cancelled (DELETE /status/{id} or `faasm cancel`)"
 #: Sync calls get their own queue so a backlog of async calls cannot sit
 #: ahead of them (MEASURED.md, pitfall 2); workers consume both.
 SYNC_QUEUE = "faasm-sync"
@@ -172,6 +173,21 @@ class CallQueue:
             return CallStatus.FAILED, reason
         return CallStatus.RUNNING, ""
 
+    def cancel(self, call_ids: list[int]) -> int:
+        """Stop ``call_ids``: queued ones never start, running ones are killed, and
+        each that had not ended fails with "cancelled". Returns how many had not ended."""
+        ids = [str(i) for i in call_ids]
+        with _reachable("Broker"):
+            # SIGKILL: a call deep in wasm code does not run Python signal handlers.
+            self.app.control.revoke(ids, terminate=True, signal="SIGKILL")
+        stopped = 0
+        with _reachable("Result backend"):
+            for task_id in ids:
+                if AsyncResult(task_id, app=self.app).state not in READY_STATES:
+                    self.app.backend.mark_as_failure(task_id, CallFailed(CANCELLED))
+                    stopped += 1
+        return stopped
+
     def flush(self) -> int:
         """Ask every live worker to drop its caches; returns how many answered."""
         with _reachable("Broker"):
@@ -233,7 +249,9 @@ def failure_reason(exc: object, state: str) -> str:
         limit = float(exc.args[0]) - KILL_GRACE[get_settings().timeout_mode]
         return f"Call timed out: exceeded its {limit:g} s timeout"
     if state == "REVOKED":
-        return "Call expired in the queue before a worker took it"
+        if "expired" in str(exc):
+            return "Call expired in the queue before a worker took it"
+        return CANCELLED
     text = str(exc).strip() or type(exc).__name__
     return f"{type(exc).__name__}: {text.splitlines()[0]}"
 

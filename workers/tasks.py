@@ -21,6 +21,9 @@ from workers.dispatch import CeleryDispatcher
 #: Bumped by a flush in the worker's main process; pool children (forked
 #: after this is created) compare it before each call and drop their caches.
 _flush_generation = multiprocessing.RawValue("L", 0)
+#: Seconds before a chained call's message, received while the call awaiting it
+#: runs it inline, is looked at again.
+REDELIVER_AFTER = 5
 
 
 class _ProcessRunner:
@@ -58,8 +61,18 @@ def call(self, **message) -> str:
     """Run one call; a failed call raises CallFailed, so Celery records FAILURE."""
     parsed = Call.from_message(message)
     current = runner.get()
-    if parsed.parent and not current.take(parsed):
-        raise Ignore()  # an awaiting call ran it inline and stored its outcome
+    if parsed.parent:
+        taken = current.take(parsed)
+        if taken == "later":
+            # Running inline in the call awaiting it: come back then, without
+            # holding this pool process (docs/CHAINING.md).
+            self.apply_async(kwargs=message, task_id=self.request.id,
+                             countdown=REDELIVER_AFTER,
+                             time_limit=(self.request.timelimit or (None,))[0],
+                             queue=(self.request.delivery_info or {}).get("routing_key"))
+            raise Ignore()
+        if taken == "done":
+            raise Ignore()  # an awaiting call ran it inline and stored its outcome
     result = current.execute(parsed)
     result.worker = f"{self.request.hostname}/{os.getpid()}"
     return result.to_message()

@@ -8,7 +8,7 @@ from faasm.chaining import Chaining, Dispatcher
 from faasm.errors import CallFailed, FaasmError
 from faasm.files import CallFiles
 from faasm.functions import Functions
-from faasm.records import CallRecords
+from faasm.records import CallRecords, ChainBudget
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
@@ -29,8 +29,11 @@ class CallRunner:
         storage = open_storage(settings.storage)
         client = redisdb.connect(settings)
         self.records = CallRecords(client, settings.key_prefix, settings.result_retention)
+        budget = ChainBudget(max_depth=settings.chain_max_depth,
+                             max_fanout=settings.chain_max_fanout,
+                             max_calls=settings.chain_max_calls)
         self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
-                                 self.claim_ttl)
+                                 self.claim_ttl, budget)
         services = Services(state=GlobalState(client, settings.key_prefix),
                             files=CallFiles(storage), chaining=self.chaining)
         self.wasm = WasmRuntime(settings, storage, services)
@@ -51,21 +54,26 @@ class CallRunner:
         except FaasmError as exc:
             raise CallFailed(exc.reason) from None
 
-    def take(self, call: Call) -> bool:
+    def take(self, call: Call) -> str:
         """Claim a chained call for a worker that received its message.
 
-        False if a call awaiting it ran it inline instead (its outcome is then
-        already stored). A claim held by a task is this very message's earlier
-        delivery, whose worker died: the call is run again.
+        ``"run"``: this worker runs it. ``"done"``: a call awaiting it ran it
+        inline and its outcome is stored. ``"later"``: it is running inline
+        right now; the message should come back later rather than hold this
+        pool process idle while it waits (if the inline runner dies, its claim
+        expires and a later delivery runs the call). A claim held by a task is
+        this very message's earlier delivery, whose worker died: run it again.
         """
+        if self.records.cancelled(call.root_id):
+            raise CallFailed(f"Call {call.root_id} was cancelled")
         ttl = self.claim_ttl(call)
         won, holder = self.records.claim(call.id, CallRecords.TASK, ttl)
         if won:
-            return True
-        if holder == CallRecords.INLINE and self.dispatcher.wait(call.id, ttl) is not None:
-            return False
+            return "run"
+        if holder == CallRecords.INLINE:
+            return "done" if self.dispatcher.wait(call.id, 0.05) is not None else "later"
         self.records.reclaim(call.id, CallRecords.TASK, ttl)
-        return True
+        return "run"
 
     def flush(self) -> None:
         self.wasm.flush()
