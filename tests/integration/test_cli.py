@@ -98,7 +98,7 @@ def subcommands() -> list[list[str]]:
 def test_every_subcommand_is_tested_here():
     """A new subcommand needs a test in this file: this lists the ones that have one."""
     tested = {"up", "upload", "upload-py", "download", "invoke", "status", "state get",
-              "state put", "file get", "file put", "flush", "ping", "build", "bench",
+              "state put", "file get", "file put", "flush", "ping", "build", "bench", "cancel",
               # In test_auth.py, against a platform with FAASM_AUTH on:
               "token create", "token list", "token revoke"}
     assert {" ".join(path) for path in subcommands()} == tested
@@ -258,6 +258,20 @@ def test_status_of_a_running_call_and_wait_timeout(faasm, uploaded):
     assert (r.returncode, r.stdout) == (0, b"RUNNING")
     r = faasm("status", call_id, "--wait", "--wait-timeout", "0.3")
     assert r.returncode == 1 and b"still RUNNING" in r.stderr
+
+
+def test_cancel_stops_a_running_call(faasm, uploaded):
+    call_id = faasm("invoke", "cli", "loop", "--timeout", "60", "--async").stdout.decode().strip()
+    deadline = time.monotonic() + 30
+    while faasm("status", call_id).stdout != b"RUNNING":
+        assert time.monotonic() < deadline, "the call never started"
+        time.sleep(0.1)
+    r = faasm("cancel", call_id)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == f"request {call_id}: 1 of 1 calls stopped (the others had ended)\n".encode()
+    report = json.loads(faasm("status", call_id, "--json").stdout)
+    assert report["status"] == "FAILED" and "cancel" in report["error"].lower()
+    assert faasm("cancel", "999999999").returncode == 2
 
 
 # -- state, shared files ---------------------------------------------------------
