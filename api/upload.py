@@ -36,13 +36,14 @@ class WasmFunction:
         self.deps = deps
 
     def on_put(self, req, resp, user: str, function: str) -> None:
-        from faasm.runtime.modules import upload_wasm
+        from faasm.runtime.compile import upload_wasm
         from faasm.storage.artifacts import Artifacts, host_secret
 
         data = read_body(req, self.deps.settings.max_upload_bytes)
         settings, storage = self.deps.settings, self.deps.functions.storage
         artifacts = Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
-        upload_wasm(storage, user, function, data, artifacts=artifacts)
+        upload_wasm(storage, user, function, data, artifacts=artifacts,
+                    budget=(settings.compile_timeout, settings.compile_memory))
         plain(resp, "Function upload complete\n")
 
     def on_get(self, req, resp, user: str, function: str) -> None:
@@ -115,4 +116,4 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     return create_app(UploadDeps(
         settings=settings, functions=Functions(storage, PythonBudget.from_settings(settings)),
         files=SharedFiles(storage, settings.shared_file_quota),
-        state=GlobalState(client, settings.key_prefix), tokens=tokens_for(settings, client)))
+        state=GlobalState.from_settings(client, settings), tokens=tokens_for(settings, client)))

@@ -25,6 +25,10 @@ MIN_SECRET_LENGTH = 32
 MAX_PYTHON_BYTES = 512 * 1024
 PYTHON_PARSE_MEMORY = 256 * MiB
 PYTHON_PARSE_TIMEOUT = 10.0
+STATE_MAX_VALUE = 256 * MiB
+STATE_USER_LIMIT = GiB
+COMPILE_TIMEOUT = 60.0
+COMPILE_MEMORY = 2 * GiB
 SHARED_FILE_QUOTA = 256 * MiB
 
 
@@ -197,6 +201,20 @@ class Settings:
         "`<user>/`; with auth off, under each top-level directory, top-level files counting "
         "together); a write past it is refused (413), a call that passes it fails",
         SHARED_FILE_QUOTA, _positive(int))
+    state_max_value: int = _env(
+        "STATE_MAX_VALUE", "largest state value, bytes (a write or size past it is refused: "
+        "413 from the API, a failed call from a function)", STATE_MAX_VALUE, _positive(int))
+    state_user_limit: int = _env(
+        "STATE_USER_LIMIT", "bytes of state each user may keep in Redis, values and appended "
+        "elements together (a write past it is refused like one past FAASM_STATE_MAX_VALUE)",
+        STATE_USER_LIMIT, _positive(int))
+    compile_timeout: float = _env(
+        "COMPILE_TIMEOUT", "time the upload API may spend compiling one wasm module, seconds "
+        "(done in a child process; the upload is refused beyond: 413)", COMPILE_TIMEOUT,
+        _positive(float))
+    compile_memory: int = _env(
+        "COMPILE_MEMORY", "memory the upload API may spend compiling one wasm module, bytes "
+        "(the upload is refused beyond: 413)", COMPILE_MEMORY, _positive(int))
     chain_max_depth: int = _env(
         "CHAIN_MAX_DEPTH", "how deep a chain of calls may go below the request's first call "
         "(a call chained past it fails, and the first call's status says so; awaited calls "

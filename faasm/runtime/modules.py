@@ -22,7 +22,8 @@ from faasm.errors import BadRequest, CallFailed, NotFound
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
 from faasm.runtime.engine import engine_key, get_engine
 from faasm.storage import Storage
-from faasm.storage.artifacts import Artifacts, host_secret
+from faasm.runtime.compile import default_artifacts
+from faasm.storage.artifacts import Artifacts
 
 log = logging.getLogger("faasm.runtime.modules")
 
@@ -35,31 +36,6 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
     except wasmtime.WasmtimeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
         raise BadRequest(f"Invalid wasm: {first}") from None
-
-
-def default_artifacts(storage: Storage) -> Artifacts:
-    """The signed artifacts of ``storage``, with the key the process's settings name."""
-    from faasm.settings import get_settings
-
-    settings = get_settings()
-    return Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
-
-
-def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
-                epoch: bool | None = None, artifacts: Artifacts | None = None) -> str:
-    """Validate, precompile and store a function; returns its content hash.
-
-    The artifact (signed with ``artifacts``' key; default: the settings')
-    is written before the wasm, so a worker that sees the new wasm always
-    finds its machine code ready.
-    """
-    key = wasm_key(user, function)  # validates the names first
-    module = compile_module(get_engine(epoch), data)
-    digest = content_hash(data)
-    artifacts = artifacts or default_artifacts(storage)
-    artifacts.put(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
-    storage.write(key, data)
-    return digest
 
 
 @dataclass

@@ -34,7 +34,7 @@ class CallRunner:
                              max_calls=settings.chain_max_calls)
         self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
                                  self.claim_ttl, budget)
-        services = Services(state=GlobalState(client, settings.key_prefix),
+        services = Services(state=GlobalState.from_settings(client, settings),
                             files=CallFiles(storage), chaining=self.chaining)
         self.wasm = WasmRuntime(settings, storage, services)
         self.python = PythonRuntime(settings, storage, services)
