@@ -30,7 +30,8 @@ PING_TASK = "faasm.ping"
 FLUSH_COMMAND = "faasm_flush"
 CANCELLED = "Call cancelled (DELETE /status/{id} or `faasm cancel`)"
 #: Sync calls get their own queue so a backlog of async calls cannot sit
-#: ahead of them (MEASURED.md, pitfall 2); workers consume both.
+#: ahead of them (docs/DESIGN.md, "Sync calls behind an async backlog");
+#: workers consume both.
 SYNC_QUEUE = "faasm-sync"
 ASYNC_QUEUE = "faasm-async"
 #: Seconds past a call's timeout after which its pool process is killed

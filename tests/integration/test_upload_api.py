@@ -1,4 +1,4 @@
-"""Every row of SPEC's upload table, and its bad inputs, through real gunicorn."""
+"""Every upload route, and its bad inputs, through real gunicorn."""
 
 import pytest
 import requests
