@@ -8,32 +8,9 @@ import falcon
 
 from api.auth import PUBLIC, AuthMiddleware
 from faasm.auth import Tokens
-from faasm.errors import (
-    BadRequest,
-    CallFailed,
-    Expired,
-    FaasmError,
-    Forbidden,
-    NotFound,
-    TooLarge,
-    Unauthorized,
-    Unavailable,
-)
+from faasm.errors import BadRequest, CallFailed, FaasmError, TooLarge
 
 log = logging.getLogger("faasm.api")
-
-#: Every expected error class and the status it maps to (most specific first).
-ERROR_STATUS = [
-    (BadRequest, falcon.HTTP_400),
-    (Unauthorized, falcon.HTTP_401),
-    (Forbidden, falcon.HTTP_403),
-    (NotFound, falcon.HTTP_404),
-    (Expired, falcon.HTTP_410),
-    (TooLarge, falcon.HTTP_413),
-    (Unavailable, falcon.HTTP_503),
-    (CallFailed, falcon.HTTP_500),
-]
-
 
 def plain(resp: falcon.Response, text: str | bytes, status: str = falcon.HTTP_200) -> None:
     resp.status = status
@@ -42,11 +19,7 @@ def plain(resp: falcon.Response, text: str | bytes, status: str = falcon.HTTP_20
 
 
 def _faasm_error(req, resp, exc: FaasmError, params) -> None:
-    for cls, status in ERROR_STATUS:
-        if isinstance(exc, cls):
-            break
-    else:
-        status = falcon.HTTP_500
+    status = falcon.code_to_http_status(exc.status)
     text = f"FAILED: {exc.reason}" if isinstance(exc, CallFailed) else exc.reason
     if status == falcon.HTTP_503:
         resp.set_header("Retry-After", "1")

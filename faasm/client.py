@@ -105,8 +105,9 @@ class WaitTimeout(ClientError, TimeoutError):
     """:meth:`Client.wait` gave up before the call ended (the call goes on)."""
 
 
-_STATUS_ERRORS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
-                  410: Expired, 413: TooLarge, 503: Unavailable}
+#: The client's error for each status, from the status each platform error is answered with.
+_STATUS_ERRORS = {cls.status: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound,
+                                              Expired, TooLarge, Unavailable)}
 
 
 def error_for(response: requests.Response) -> ClientError:
