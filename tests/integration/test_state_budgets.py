@@ -1,5 +1,6 @@
-"""State budgets through the real platform: the largest value and each user's
-bytes, for guests (the call fails with the reason) and for the upload API (413)."""
+"""State and compile budgets through the real platform: the largest value and
+each user's bytes, for guests (the call fails with the reason) and for the
+upload API (413); an upload too costly to compile (413, nothing stored)."""
 
 import time
 
@@ -8,6 +9,7 @@ import redis
 import requests
 
 from deploy.processes import Platform
+from tests import wat
 
 MiB = 1024 * 1024
 
@@ -32,7 +34,8 @@ def plat(redis_url, tmp_path_factory):
     redis.Redis.from_url(url).flushdb()
     platform = Platform(url, tmp_path_factory.mktemp("state-budgets"), concurrency=1,
                         FAASM_STATE_MAX_VALUE=str(MiB),
-                        FAASM_STATE_USER_LIMIT=str(3 * MiB + 100)).start()
+                        FAASM_STATE_USER_LIMIT=str(3 * MiB + 100),
+                        FAASM_COMPILE_MEMORY=str(64 * MiB)).start()
     try:
         r = requests.put(f"{platform.upload_url}/p/sb/writer", data=WRITER)
         assert r.ok, r.text
@@ -80,3 +83,16 @@ def test_a_guest_stops_at_its_users_state_limit(plat):
     assert r.status_code == 200, r.text
     r = requests.put(f"{plat.upload_url}/s/other/bigger", data=bytes(MiB + 1))
     assert r.status_code == 413 and "FAASM_STATE_MAX_VALUE" in r.text, r.text
+
+
+def test_an_upload_too_costly_to_compile_is_refused(plat):
+    many = wat.module("".join(
+        f"(func $f{i} (param i32) (result i32) (i32.add (local.get 0) (i32.const {i})))"
+        for i in range(200_000)))  # 4 MB: over 300 MB to compile
+    r = requests.put(f"{plat.upload_url}/f/sb/costly", data=many, timeout=120)
+    assert r.status_code == 413, r.text
+    assert r.text == ("Module too costly: compiling it needs over 67108864 bytes of memory "
+                      "(FAASM_COMPILE_MEMORY)\n")
+    assert requests.get(f"{plat.upload_url}/f/sb/costly").status_code == 404
+    r = requests.put(f"{plat.upload_url}/f/sb/fine", data=wat.HELLO)
+    assert r.status_code == 200, r.text
