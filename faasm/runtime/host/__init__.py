@@ -201,4 +201,5 @@ def pop() -> None:
 
 
 # Register the built-in host functions.
-from faasm.runtime.host import chain, io, state, stdio  # noqa: E402,F401
+from faasm.runtime.host import (chain, debug, io, s3, shared_mem, state,  # noqa: E402,F401
+                                stdio)
