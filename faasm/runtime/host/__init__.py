@@ -80,6 +80,8 @@ class CallContext:
         self.error: Exception | None = None
         #: The guest's stdout and stderr captures (set by the executor).
         self.stdout = self.stderr = None
+        #: The module is of an older Faasm generation (LoadedModule.older_generation).
+        self.older_generation = False
 
     @property
     def state(self):
