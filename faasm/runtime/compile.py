@@ -20,6 +20,7 @@ import sys
 
 from faasm.errors import BadRequest, TooLarge
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
+from faasm.runtime.wasmbin import export_function_table
 from faasm.settings import get_settings
 from faasm.storage import Storage
 from faasm.storage.artifacts import Artifacts, host_secret
@@ -39,6 +40,8 @@ def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
                 budget: tuple[float, int] | None = None) -> str:
     """Validate, precompile and store a function; returns its content hash.
 
+    A module that does not export its function table is stored with it
+    exported (:mod:`faasm.runtime.wasmbin`), so it can be chained by pointer.
     The module is compiled in a child process within ``budget`` (seconds,
     bytes; default: the settings' FAASM_COMPILE_TIMEOUT and _MEMORY), so
     this never loads wasmtime in the calling process. The artifact (signed
@@ -48,6 +51,10 @@ def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
     """
     key = wasm_key(user, function)  # validates the names first
     check_wasm_header(data)
+    try:
+        data = export_function_table(data)
+    except ValueError as exc:
+        raise BadRequest(f"Invalid wasm: {exc}") from None
     if budget is None:
         settings = get_settings()
         budget = settings.compile_timeout, settings.compile_memory

@@ -20,7 +20,7 @@ import wasmtime
 
 from faasm.errors import BadRequest, CallFailed, NotFound
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
-from faasm.runtime.engine import engine_key, get_engine
+from faasm.runtime.wasmbin import TABLE_EXPORT
 from faasm.storage import Storage
 from faasm.runtime.compile import default_artifacts
 from faasm.storage.artifacts import Artifacts
@@ -50,6 +50,12 @@ class LoadedModule:
     results: dict[str, int]
     #: Whether the module can open files (then calls mount the shared files).
     uses_files: bool
+    #: Built by an older Faasm toolchain: main dispatches every entry index itself
+    #: (it imports __faasm_get_idx and exports no _faasm_func_<n>), and its
+    #: __faasm_await_call_output is the (call_id, buf, buf_len) form.
+    older_generation: bool = False
+    #: Name of the exported function table (chaining by pointer), if any.
+    table_export: str | None = None
 
 
 def _entry_results(exports) -> dict[str, int]:
@@ -125,8 +131,13 @@ class ModuleCache:
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
         exports = module.exports
-        return LoadedModule(digest, module, instance_pre, frozenset(e.name for e in exports),
-                            _entry_results(exports), uses_files)
+        names = frozenset(e.name for e in exports)
+        older = (("env", "__faasm_get_idx") in imports
+                 and not any(name.startswith("_faasm_func_") for name in names))
+        tables = [e.name for e in exports if isinstance(e.type, wasmtime.TableType)]
+        table = TABLE_EXPORT if TABLE_EXPORT in tables else (tables[0] if tables else None)
+        return LoadedModule(digest, module, instance_pre, names, _entry_results(exports),
+                            uses_files, older, table)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
         """The precompiled module, if storage holds one whose signature checks."""

@@ -14,6 +14,7 @@ from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
 from faasm.settings import Settings
 from faasm.state import GlobalState
+from faasm.buckets import Buckets
 from faasm.storage import open_storage
 
 #: How long past its own timeout a claim on a call outlives a runner that died.
@@ -35,7 +36,8 @@ class CallRunner:
         self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
                                  self.claim_ttl, budget)
         services = Services(state=GlobalState.from_settings(client, settings),
-                            files=CallFiles(storage), chaining=self.chaining)
+                            files=CallFiles(storage), chaining=self.chaining,
+                            buckets=Buckets(storage, quota=settings.shared_file_quota))
         self.wasm = WasmRuntime(settings, storage, services)
         self.python = PythonRuntime(settings, storage, services)
         self.python.prewarm(background=True)
