@@ -95,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(sub, "up", commands.cmd_up, "start the platform: every Procfile process (as `make run`)",
          epilog="Ctrl-C stops every process. Scale workers with FAASM_WORKER_CONCURRENCY, "
-                "or run `honcho start -c worker=N`; see docs/OPERATING.md.")
+                "or run `python -m deploy.run -c worker=N`; see docs/OPERATING.md.")
 
     p = _add(sub, "upload", commands.cmd_upload, "upload a wasm function",
              epilog="example: faasm upload demo hello hello.wasm")

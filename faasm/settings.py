@@ -122,6 +122,15 @@ class Settings:
         "STORAGE", "shared storage for functions and files: a directory path, "
         "`s3://bucket/prefix`, or `http://upload-host:8002` (fileserver mode: workers read "
         "through the upload API); defaults to <data dir>/storage", "")
+    call_id_floor_path: str = _env(
+        "CALL_ID_FLOOR", "file keeping a floor above every call ID issued, raised in blocks, "
+        "so that no ID is issued twice when Redis loses data (docs/HARDENING.md); every "
+        "process issuing IDs must see the same file; `off` = none; defaults to <data "
+        "dir>/call-id-floor", "")
+    redis_fsync: str = _env(
+        "REDIS_FSYNC", "fsync policy of the private Redis's append-only file: `always` (an "
+        "accepted call survives a crash), `everysec` (up to 1 s of writes lost), `no`",
+        "always", lambda raw: _choice(raw, ("always", "everysec", "no")))
     s3_endpoint_url: str = _env(
         "S3_ENDPOINT_URL", "endpoint of an S3-compatible service for s3:// storage (MinIO, "
         "Ceph...); empty = AWS. Credentials come from the standard AWS variables", "")
@@ -249,6 +258,13 @@ class Settings:
     @property
     def storage(self) -> str:
         return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def call_id_floor(self) -> Path | None:
+        if self.call_id_floor_path == "off":
+            return None
+        return Path(self.call_id_floor_path) if self.call_id_floor_path else (
+            self.data_dir / "call-id-floor")
 
     @property
     def python_cache(self) -> Path:

@@ -29,7 +29,8 @@ class CallRunner:
         self.dispatcher = dispatcher
         storage = open_storage(settings.storage)
         client = redisdb.connect(settings)
-        self.records = CallRecords(client, settings.key_prefix, settings.result_retention)
+        self.records = CallRecords(client, settings.key_prefix, settings.result_retention,
+                                   floor=settings.call_id_floor)
         budget = ChainBudget(max_depth=settings.chain_max_depth,
                              max_fanout=settings.chain_max_fanout,
                              max_calls=settings.chain_max_calls)
