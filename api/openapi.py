@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 
+from api.openapi_ops import add_upload_operations
+
 VERSION = "0.1.0"
 NAME_PATTERN = r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$"
 
@@ -285,7 +287,7 @@ def upload_document() -> dict:
     """The upload API's document (a fresh copy each time)."""
     return copy.deepcopy(_document(
         "faasm-py upload API", "Functions (wasm and Python), global state and shared files.",
-        "upload", _upload_paths(), {}))
+        "upload", add_upload_operations(_upload_paths(), _name), {}))
 
 
 def invoke_document() -> dict:

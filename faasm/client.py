@@ -329,6 +329,38 @@ class Client:
         """The shared file at ``path``."""
         return self._get(f"{self.upload_url}/file", progress, {"FilePath": _header_text(path)})
 
+    # -- inventory and removal (upload API) --------------------------------
+
+    def list_functions(self, user: str) -> list[dict]:
+        """``user``'s functions: [{function, kind, size, uploaded, sha256}]."""
+        return self._request("GET", f"{self.upload_url}/functions/{user}").json()["functions"]
+
+    def describe_function(self, user: str, function: str) -> list[dict]:
+        """Each kind (wasm, python) uploaded as ``user/function``; NotFound if none."""
+        return self._request("GET", f"{self.upload_url}/functions/{user}/{function}"
+                             ).json()["kinds"]
+
+    def list_state(self, user: str) -> list[dict]:
+        """``user``'s global state keys: [{key, size}]."""
+        return self._request("GET", f"{self.upload_url}/state/{user}").json()["keys"]
+
+    def list_files(self, prefix: str = "") -> dict:
+        """Shared files under ``prefix``: {prefix, files: [{path, size, modified}], truncated}."""
+        return self._request("GET", f"{self.upload_url}/files",
+                             params={"prefix": prefix} if prefix else None).json()
+
+    def delete_function(self, user: str, function: str, python: bool = False) -> str:
+        """Remove the wasm (or, with ``python``, the Python) function ``user/function``."""
+        kind = "p" if python else "f"
+        return self._request("DELETE", f"{self.upload_url}/{kind}/{user}/{function}").text
+
+    def delete_state(self, user: str, key: str) -> str:
+        return self._request("DELETE", f"{self.upload_url}/s/{user}/{key}").text
+
+    def delete_file(self, path: str) -> str:
+        return self._request("DELETE", f"{self.upload_url}/file",
+                             headers={"FilePath": _header_text(path)}).text
+
     # -- calls (invoke API) ------------------------------------------------
 
     @staticmethod
