@@ -77,3 +77,74 @@ def add_upload_operations(paths: dict, name_param) -> dict:
                 "path": {"type": "string"}, "size": {"type": "integer"},
                 "modified": _STAMP}}}}}), **_errors("400", "503")}}}
     return paths
+
+
+_CHECK = {"type": "object", "properties": {
+    "ok": {"type": "boolean"}, "ms": {"type": "number"}, "error": {"type": "string"}}}
+_HEALTH = {"type": "object", "required": ["ok", "redis", "broker", "workers", "queues",
+                                          "problems"], "properties": {
+    "ok": {"type": "boolean"}, "redis": _CHECK, "broker": _CHECK,
+    "workers": {"type": "array", "items": {"type": "object", "properties": {
+        "name": {"type": "string"}, "queues": {"type": "array", "items": {"type": "string"}},
+        "concurrency": {"type": ["integer", "null"]},
+        "seen_seconds_ago": {"type": "number"}}}},
+    "queues": {"type": "object", "additionalProperties": {"type": "object", "properties": {
+        "depth": {"type": ["integer", "null"]}, "consumers": {"type": "integer"}}}},
+    "problems": {"type": "array", "items": {"type": "string"}}}}
+
+
+def operations_of_both(tag: str) -> dict:
+    """``/health`` (and ``/metrics``), served by both APIs without a token."""
+    return {
+        "/health": {"get": {
+            "summary": "Health: Redis, the broker, workers consuming each queue, queue "
+                       "depths", "tags": [tag], "operationId": f"{tag}Health", "security": [],
+            "responses": {"200": _json("All is well", _HEALTH),
+                          "503": _json("Something is wrong: `problems` says what", _HEALTH)}}},
+        "/metrics": {"get": {
+            "summary": "Prometheus metrics of the platform: calls by function and outcome, "
+                       "call durations, queue depths, live workers (FAASM_METRICS)",
+            "tags": [tag], "operationId": f"{tag}Metrics", "security": [],
+            "responses": {"200": {"description": "Prometheus text format", "content": {
+                "text/plain": {"schema": {"type": "string"}}}},
+                **_errors("404", "503")}}},
+    }
+
+
+_LOGS = {"type": "object", "properties": {
+    "id": {"type": "integer"}, "user": {"type": ["string", "null"]},
+    "function": {"type": ["string", "null"]},
+    "status": {"type": "string", "enum": ["QUEUED", "RUNNING", "SUCCESS", "FAILED"]},
+    "outcome": {"type": ["string", "null"], "enum": ["success", "failed", "timeout", None]},
+    "stdout": {"type": "string"}, "stdout_encoding": {"type": "string",
+                                                      "enum": ["utf-8", "base64"]},
+    "stderr": {"type": "string"}, "stderr_encoding": {"type": "string",
+                                                      "enum": ["utf-8", "base64"]},
+    "error": {"type": ["string", "null"]}, "seconds": {"type": ["number", "null"]},
+    "finished": _STAMP}}
+
+
+def add_invoke_operations(paths: dict, name_param) -> dict:
+    """``paths`` with the log routes added."""
+    paths["/logs/{call_id}"] = {"get": {
+        "summary": "What a call printed (stdout, stderr) and why it failed, kept for the "
+                   "result retention", "tags": ["invoke"], "operationId": "getCallLogs",
+        "parameters": [{"name": "call_id", "in": "path", "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                        "description": "the call ID"}],
+        "responses": {"200": _json("The call's logs", _LOGS),
+                      **_errors("400", "404", "410", "503")}}}
+    user, function = name_param("user", "the user"), name_param("function", "the function")
+    user["in"] = function["in"] = "query"
+    paths["/logs"] = {
+        "get": {"summary": "The logs of a function's calls that finished after a position "
+                           "(follow with each answer's `next`)", "tags": ["invoke"],
+                "operationId": "getFunctionLogs",
+                "parameters": [user, function, {"name": "after", "in": "query", "required": False,
+                                "schema": {"type": "string", "pattern": r"^(\$|\d+-\d+)$"},
+                                "description": "`next` of the last answer; `$` = from now; "
+                                               "default: the oldest kept"}],
+                "responses": {"200": _json("The calls", {"type": "object", "properties": {
+                    "calls": {"type": "array", "items": _LOGS},
+                    "next": {"type": "string"}}}), **_errors("400", "503")}}}
+    return paths

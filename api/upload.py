@@ -11,6 +11,8 @@ import falcon
 
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body, utf8_header
+from api.health import add_health_routes, default_queue
+from api.metrics import add_metrics_routes
 from api.inventory import add_inventory_routes
 from api.openapi import upload_document
 from api.storage import add_storage_routes
@@ -140,6 +142,8 @@ def create_app(deps: UploadDeps) -> falcon.App:
     app.add_route("/openapi.json", OpenAPIDocument(upload_document()))
     add_storage_routes(app, deps)
     add_inventory_routes(app, deps)
+    add_health_routes(app, default_queue)
+    add_metrics_routes(app, default_queue)
     return app
 
 

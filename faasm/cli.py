@@ -17,6 +17,7 @@ import textwrap
 
 from faasm import cli_commands as commands
 from faasm import cli_inventory as inventory
+from faasm import cli_ops as ops
 from faasm import client as api
 from faasm.cli_commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
 
@@ -173,6 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --wait: give up after this long")
     _output(p, "output (with --wait)")
 
+    p = _add(sub, "logs", ops.cmd_logs, "what a call printed, or follow a function's calls",
+             description="Print a call's captured stdout (on stdout), stderr and failure "
+                         "reason (on stderr); exit 1 if it failed. Logs are kept as long as "
+                         "results (FAASM_RESULT_RETENTION). With --follow USER FUNCTION, "
+                         "print each call of the function as it ends (--json: one JSON "
+                         "object a line).",
+             epilog="examples:\n  faasm logs 7\n  faasm logs demo hello --follow\n"
+                    "  faasm logs demo hello --follow --all --count 10")
+    p.add_argument("target", nargs="+", metavar="ID | USER FUNCTION",
+                   help="a call ID, or with --follow a function")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="follow the function's calls as they end")
+    p.add_argument("--all", action="store_true",
+                   help="with --follow: first the calls still kept, not only new ones")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="with --follow: stop after N calls")
+
     p = _add(sub, "cancel", commands.cmd_cancel, "cancel a call and every call it started",
              description="Cancel the request a call belongs to: its first call and every "
                          "call it chained (queued ones never run, running ones are stopped).",
@@ -250,6 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
     _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
+    _add(sub, "doctor", ops.cmd_doctor, "check the platform: APIs, Redis, broker, workers, "
+         "queues", description="Check everything a call needs, with a hint for each "
+         "problem: both APIs answer, Redis and the broker answer (GET /health), some worker "
+         "consumes each queue, and how many calls wait. Exit 0 if all is well, 1 if "
+         "something is wrong, 3 if the platform is unreachable.",
+         epilog="example: faasm doctor")
 
     p = _add(sub, "build", commands.cmd_build, "compile C/C++ functions to wasm (faasm.toolchain)",
              connects=False, add_help=False, prefix_chars="\0",

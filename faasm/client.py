@@ -144,7 +144,7 @@ class CallReport:
     """A call's status as ``GET /status/{id}`` tells it."""
 
     id: int
-    status: str  # RUNNING, SUCCESS or FAILED
+    status: str  # QUEUED, RUNNING, SUCCESS or FAILED
     output: bytes = b""
     stdout: bytes = b""
     error: str | None = None
@@ -157,7 +157,7 @@ class CallReport:
 
     @property
     def done(self) -> bool:
-        return self.status != "RUNNING"
+        return self.status in ("SUCCESS", "FAILED")
 
     @property
     def ok(self) -> bool:
@@ -250,7 +250,7 @@ class Client:
     # -- transport --------------------------------------------------------
 
     def _request(self, method: str, url: str, *, timeout: float | None | object = _DEFAULT,
-                 **kwargs) -> requests.Response:
+                 allow: tuple[int, ...] = (), **kwargs) -> requests.Response:
         read = self.timeout if timeout is _DEFAULT else timeout
         if self.token:
             kwargs["headers"] = {**(kwargs.get("headers") or {}),
@@ -260,7 +260,7 @@ class Client:
                                             **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _unreachable(url, exc) from None
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in allow:
             raise error_for(response)
         return response
 
@@ -443,6 +443,31 @@ class Client:
         text = self._invoke({"flush": True}).text
         found = re.search(r"\d+", text)
         return int(found.group(0)) if found else 0
+
+    def logs(self, call_id: int) -> dict:
+        """What the call printed: ``GET /logs/{id}`` (stdout, stderr, error, status ...)."""
+        return self._request("GET", f"{self.invoke_url}/logs/{call_id}").json()
+
+    def function_logs(self, user: str, function: str, after: str = "0-0") -> dict:
+        """Logs of the function's calls that finished after position ``after``
+        ("$": none, just the newest position): {calls, next}."""
+        return self._request("GET", f"{self.invoke_url}/logs", params={
+            "user": user, "function": function, "after": after}).json()
+
+    def metrics(self) -> str:
+        """The invoke API's ``GET /metrics`` (Prometheus text)."""
+        return self._request("GET", f"{self.invoke_url}/metrics").text
+
+    def health(self, api: str = "invoke") -> dict:
+        """``GET /health`` of the ``api`` ("invoke" or "upload"): Redis, broker, workers
+        and queues; ``ok`` False (HTTP 503) when something is wrong."""
+        base = self.invoke_url if api == "invoke" else self.upload_url
+        response = self._request("GET", f"{base}/health", allow=(503,), timeout=15.0)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(f"{base}/health answered {response.text[:60]!r}, not JSON",
+                              response.status_code, base) from None
 
     def ping(self) -> dict[str, float]:
         """Round-trip seconds of ``GET /ping`` on each API; Unreachable if one is down."""

@@ -100,6 +100,10 @@ def test_every_subcommand_is_tested_here():
     tested = {"up", "upload", "upload-py", "download", "invoke", "status", "state get",
               "state put", "file get", "file put", "flush", "ping", "build", "bench", "cancel",
               "ls", "rm", "state ls", "state rm", "file ls", "file rm",
+              # In test_health.py, against a platform without, then with, a worker:
+              "doctor",
+              # In test_observe.py, with the calls whose logs it reads:
+              "logs",
               # In test_auth.py, against a platform with FAASM_AUTH on:
               "token create", "token list", "token revoke"}
     assert {" ".join(path) for path in subcommands()} == tested
