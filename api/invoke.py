@@ -12,6 +12,9 @@ import falcon
 
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.health import add_health_routes
+from api.logs import add_logs_routes
+from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
 from faasm import redisdb
 from faasm.auth import Tokens
@@ -133,6 +136,9 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     app.add_route("/status/{call_id}", CallReport(deps))
     app.add_route("/ping", Ping())
     app.add_route("/openapi.json", OpenAPIDocument(invoke_document()))
+    add_health_routes(app, lambda: deps.queue)
+    add_metrics_routes(app, lambda: deps.queue)
+    add_logs_routes(app, deps)
     return app
 
 

@@ -93,6 +93,8 @@ class CallResult:
     #: Seconds spent in each phase ("load", "run", ...), for /status and benchmarks.
     timings: dict = field(default_factory=dict)
     worker: str = ""
+    #: Captured stderr: kept in the call's logs (faasm/calllog.py), not in its result.
+    stderr: bytes = b""
 
     def to_message(self) -> str:
         """The Celery result of a call: one JSON text, not a dict.
@@ -120,6 +122,8 @@ class CallResult:
 
 
 class CallStatus(str, Enum):
+    #: Sent, not yet taken by a worker (Faasm's plain-text status says RUNNING).
+    QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"

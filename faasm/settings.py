@@ -241,6 +241,16 @@ class Settings:
     token: str = _env(
         "TOKEN", "bearer token the `faasm` CLI and the Python client send (`--token` "
         "overrides it); not read by the platform", "", secret=True)
+    worker_wait: float = _env(
+        "WORKER_WAIT", "seconds a sync call waits for some worker to consume the sync queue "
+        "before it fails with 503 (no worker is running); 0 = fail at once",
+        10.0, float)
+    metrics: bool = _env(
+        "METRICS", "serve Prometheus metrics at GET /metrics on both APIs", True, _bool)
+    tracing: bool = _env(
+        "TRACING", "trace calls from HTTP to worker with OpenTelemetry (Falcon and Celery "
+        "instrumentation; needs the opentelemetry packages; exporter from the standard "
+        "OTEL_* variables, console by default)", False, _bool)
     debug: bool = _env("DEBUG", "log at debug level", False, _bool)
 
     @property

@@ -206,6 +206,25 @@ class GlobalState:
         with available():
             self._delete(keys=["", f"{appended}:bytes", self._usage_key, appended], args=[user])
 
+    def keys(self, user: str) -> list[tuple[str, int]]:
+        """Every state key of ``user`` with its value's size, sorted by key."""
+        head = self.key(user, "x")[:-1]
+        with available():
+            pattern = "".join("\\" + c if c in "*?[]\\" else c for c in head) + "*"
+            names = sorted(self.client.scan_iter(match=pattern, count=1000))
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.strlen(name)
+            sizes = pipe.execute() if names else []
+        return [(name.decode()[len(head):], size) for name, size in zip(names, sizes)]
+
+    def delete(self, user: str, key: str) -> bool:
+        """Remove the value and its appended list; whether there was a value."""
+        with available():
+            removed = self.client.delete(self.key(user, key))
+            self.client.delete(self._appended_key(user, key))
+        return bool(removed)
+
     def lock(self, user: str, key: str, hold_for: float) -> redis.lock.Lock:
         """A cluster-wide lock on the key; it expires after ``hold_for`` s if never released."""
         return self.client.lock(self._lock_key(user, key), timeout=hold_for, sleep=0.005,

@@ -83,7 +83,12 @@ class WasmRuntime:
                                                              StreamCapture(limits.stdout))
         host.push(ctx)
         try:
-            self._run(ctx, loaded, entry, limits, stderr)
+            try:
+                self._run(ctx, loaded, entry, limits, stderr)
+            except CallFailed as exc:
+                # What the call printed before it failed goes to its logs.
+                exc.stdout, exc.stderr = stdout.take(limits.stdout), stderr.take(limits.stdout)
+                raise
             if mount is not None:
                 mount.commit()  # remote storage: write back the files the call changed
             finished = time.perf_counter()
@@ -91,7 +96,8 @@ class WasmRuntime:
             if ctx.output_truncated:
                 output += TRUNCATED % limits.output
             return CallResult(output=output, stdout=stdout.take(limits.stdout),
-                              timings={"load": loaded_at - started, "run": finished - loaded_at})
+                              timings={"load": loaded_at - started, "run": finished - loaded_at},
+                              stderr=stderr.take(limits.stdout))
         finally:
             host.pop()
             ctx.close()
