@@ -15,7 +15,7 @@ import redis
 from dataclasses import dataclass
 
 from faasm.calls import Call
-from faasm.errors import CallFailed, Expired, NotFound
+from faasm.errors import BadRequest, CallFailed, Expired, NotFound
 from faasm.redisdb import available
 
 
@@ -56,6 +56,36 @@ class CallRecords:
     return id
     """
 
+    #: Issue many calls in one round trip, each under the ID its client chose when
+    #: that ID is free (no live record), else a fresh one; the counter is raised
+    #: past every chosen ID so it never issues one again. ARGV = record prefix,
+    #: retention, number of calls, fields per call, strict, then per call: the
+    #: chosen ID (0 = none) and its fields. Strict: a taken ID answers {-1}.
+    _ISSUE_MANY = """
+    local n, nf, strict = tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1'
+    local ids = {}
+    for i = 1, n do
+      local base = 6 + (i - 1) * (nf + 1)
+      local wanted = tonumber(ARGV[base])
+      local id
+      if wanted > 0 and redis.call('EXISTS', ARGV[1] .. wanted) == 0 then
+        id = wanted
+        if id > tonumber(redis.call('GET', KEYS[1]) or '0') then
+          redis.call('SET', KEYS[1], id)
+        end
+      elseif wanted > 0 and strict then
+        return {-1}
+      else
+        id = redis.call('INCR', KEYS[1])
+      end
+      local key = ARGV[1] .. id
+      redis.call('HSET', key, unpack(ARGV, base + 1, base + nf))
+      redis.call('EXPIRE', key, ARGV[2])
+      ids[i] = id
+    end
+    return ids
+    """
+
     def __init__(self, client: redis.Redis, prefix: str, retention: int):
         self.client = client
         self.counter_key = f"{prefix}:call-id"
@@ -63,6 +93,7 @@ class CallRecords:
         self.retention = retention
         self._issue = client.register_script(self._ISSUE)
         self._issue_chained = client.register_script(self._ISSUE_CHAINED)
+        self._issue_many = client.register_script(self._ISSUE_MANY)
 
     def issue(self, call_fields: dict, budget: ChainBudget | None = None) -> Call:
         """A new call with a fresh ID, recorded; the record expires with the retention.
@@ -103,6 +134,45 @@ class CallRecords:
                          f"{budget.max_fanout} calls (FAASM_CHAIN_MAX_FANOUT)")
         call.id = answer
         return call
+
+    def issue_many(self, calls_fields: list[dict], wanted: list[int] | None = None,
+                   strict: bool = False, extra: dict | None = None) -> list[Call]:
+        """New calls for a whole batch, recorded in one round trip.
+
+        ``wanted[i]`` is the ID the client chose for call ``i`` (0: none). A
+        chosen ID in use (or repeated) gets a fresh ID instead, or, with
+        ``strict``, raises BadRequest. ``extra`` fields go on every record.
+        """
+        calls = [Call(id=0, **f) for f in calls_fields]
+        wanted = wanted or [0] * len(calls)
+        now = str(time.time())
+        args: list[str] = []
+        width = 0
+        for call, chosen in zip(calls, wanted, strict=True):
+            fields = {"user": call.user, "function": call.function,
+                      "python": int(call.python), "submitted": now, **(extra or {})}
+            flat = [str(item) for pair in fields.items() for item in pair]
+            width = len(flat)
+            args += [str(max(0, int(chosen))), *flat]
+        with available():
+            ids = self._issue_many(keys=[self.counter_key], args=[
+                self.record_prefix, self.retention, len(calls), width, int(strict), *args])
+        if ids and int(ids[0]) == -1:
+            raise BadRequest(f"Call id {wanted[0]} is in use: choose another (or none)")
+        for call, call_id in zip(calls, ids, strict=True):
+            call.id = int(call_id)
+        return calls
+
+    def tree(self, root: int) -> dict[int, dict]:
+        """The records of ``root`` and every call its request started, by ID."""
+        with available():
+            members = sorted({root, *(int(m) for m in self.client.smembers(self.tree_key(root)))})
+            pipe = self.client.pipeline(transaction=False)
+            for call_id in members:
+                pipe.hgetall(f"{self.record_prefix}{call_id}")
+            found = pipe.execute()
+        return {call_id: {k.decode(): v.decode() for k, v in record.items()}
+                for call_id, record in zip(members, found, strict=True) if record}
 
     def _refuse(self, call: Call, reason: str) -> None:
         """Refuse a chained call: the root's record keeps the first reason."""
