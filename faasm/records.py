@@ -20,7 +20,7 @@ from pathlib import Path
 import redis
 
 from faasm.calls import Call
-from faasm.errors import CallFailed, Expired, NotFound, Unavailable
+from faasm.errors import BadRequest, CallFailed, Expired, NotFound, Unavailable
 from faasm.idfloor import IdFloor
 from faasm.redisdb import available
 
@@ -98,6 +98,42 @@ class CallRecords:
     redis.call('SET', KEYS[2], {_RUN_ID})
     """
 
+    #: Issue many calls in one round trip, each under the ID its client chose when
+    #: that ID is free (no live record), else a fresh one; the counter is raised
+    #: past every chosen ID so it never issues one again. KEYS = counter, floor's
+    #: run and ceiling; ARGV = floor on, record prefix, retention, number of
+    #: calls, fields per call, strict, then per call: the chosen ID (0 = none)
+    #: and its fields. Strict: a taken ID answers {-1}. With the floor on,
+    #: nothing is written unless every ID it may issue is below the ceiling
+    #: ({-5}: raise the floor above ARGV[7], the highest chosen ID, and above the
+    #: counter plus the number of calls).
+    _ISSUE_MANY = _GUARD.replace("return -4", "return {-4}") + """
+    local n, nf, strict = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6] == '1'
+    if ARGV[1] == '1' and math.max(tonumber(ARGV[7]), n + tonumber(redis.call('GET', KEYS[1])
+        or '0')) >= tonumber(redis.call('GET', KEYS[3]) or '0') then return {-5} end
+    local ids = {}
+    for i = 1, n do
+      local base = 8 + (i - 1) * (nf + 1)
+      local wanted = tonumber(ARGV[base])
+      local id
+      if wanted > 0 and redis.call('EXISTS', ARGV[2] .. wanted) == 0 then
+        id = wanted
+        if id > tonumber(redis.call('GET', KEYS[1]) or '0') then
+          redis.call('SET', KEYS[1], id)
+        end
+      elseif wanted > 0 and strict then
+        return {-1}
+      else
+        id = redis.call('INCR', KEYS[1])
+      end
+      local key = ARGV[2] .. id
+      redis.call('HSET', key, unpack(ARGV, base + 1, base + nf))
+      redis.call('EXPIRE', key, ARGV[3])
+      ids[i] = id
+    end
+    return ids
+    """
+
     def __init__(self, client: redis.Redis, prefix: str, retention: int,
                  floor: Path | IdFloor | None = None):
         self.client = client
@@ -110,27 +146,36 @@ class CallRecords:
         self._issue = client.register_script(self._ISSUE)
         self._issue_chained = client.register_script(self._ISSUE_CHAINED)
         self._rebase = client.register_script(self._REBASE)
+        self._issue_many = client.register_script(self._ISSUE_MANY)
 
-    def _issued(self, script, keys: list[str], args: list) -> int:
-        """Run an issue script; raise the floor and retry when it asks for it."""
+    def _issued(self, script, keys: list[str], args: list, above: tuple[int, int] = (0, 0)):
+        """Run an issue script; raise the floor when it asks for it (above
+        ``above`` = (an ID, a count): that ID, and the counter plus that count)
+        and retry. Its answer: an ID, or a list of them."""
         flag = "1" if self.floor else "0"
         keys = [keys[0], *self.floor_keys, *keys[1:]]
+
+        def run():
+            answer = script(keys=keys, args=[flag, *args])
+            first = int(answer[0]) if isinstance(answer, list) and answer else answer
+            return answer, first in (-4, -5)
+
         with available():
-            answer = int(script(keys=keys, args=[flag, *args]))
-            if answer not in (-4, -5):
+            answer, again = run()
+            if not again:
                 return answer
             with self.floor.locked():
                 # Retried under the lock: another process may have raised the floor
                 # meanwhile, and others may use up a new block before this one does.
                 for _ in range(RAISE_ATTEMPTS):
-                    answer = int(script(keys=keys, args=[flag, *args]))
-                    if answer not in (-4, -5):
+                    answer, again = run()
+                    if not again:
                         return answer
-                    self._raise_floor(keys[:3])
+                    self._raise_floor(keys[:3], above)
         raise Unavailable("Call IDs unavailable: the ID floor could not be raised")
 
-    def _raise_floor(self, keys: list[str]) -> None:
-        counter = int(self.client.get(self.counter_key) or 0)
+    def _raise_floor(self, keys: list[str], above: tuple[int, int] = (0, 0)) -> None:
+        counter = max(int(self.client.get(self.counter_key) or 0) + above[1], above[0])
         try:
             old, new = self.floor.raise_above(counter)
         except OSError as exc:
@@ -154,8 +199,8 @@ class CallRecords:
         flat = [str(item) for pair in fields.items() for item in pair]
         with available():
             if not call.parent:
-                call.id = self._issued(self._issue, [self.counter_key],
-                                       [self.record_prefix, self.retention, *flat])
+                call.id = int(self._issued(self._issue, [self.counter_key],
+                                           [self.record_prefix, self.retention, *flat]))
                 return call
             budget = budget or ChainBudget()
             if call.depth > budget.max_depth:
@@ -177,6 +222,57 @@ class CallRecords:
                          f"{budget.max_fanout} calls (FAASM_CHAIN_MAX_FANOUT)")
         call.id = answer
         return call
+
+    def _refuse(self, call: Call, reason: str) -> None:
+        """Refuse a chained call: the root's record keeps the first reason."""
+        key = f"{self.record_prefix}{call.root}"
+        with available():
+            pipe = self.client.pipeline(transaction=False)
+            pipe.hsetnx(key, "limit", reason)
+            pipe.expire(key, self.retention)
+            pipe.execute()
+        raise CallFailed(f"Chain refused: {reason}")
+
+    # -- whole requests: a root call and every call it started ---------------
+    def issue_many(self, calls_fields: list[dict], wanted: list[int] | None = None,
+                   strict: bool = False, extra: dict | None = None) -> list[Call]:
+        """New calls for a whole batch, recorded in one round trip.
+
+        ``wanted[i]`` is the ID the client chose for call ``i`` (0: none). A
+        chosen ID in use (or repeated) gets a fresh ID instead, or, with
+        ``strict``, raises BadRequest. ``extra`` fields go on every record.
+        """
+        calls = [Call(id=0, **f) for f in calls_fields]
+        wanted = wanted or [0] * len(calls)
+        now = str(time.time())
+        args: list[str] = []
+        width = 0
+        for call, chosen in zip(calls, wanted, strict=True):
+            fields = {"user": call.user, "function": call.function,
+                      "python": int(call.python), "submitted": now, **(extra or {})}
+            flat = [str(item) for pair in fields.items() for item in pair]
+            width = len(flat)
+            args += [str(max(0, int(chosen))), *flat]
+        highest = max(int(w) for w in wanted) if wanted else 0
+        ids = self._issued(self._issue_many, [self.counter_key], [
+            self.record_prefix, self.retention, len(calls), width, int(strict), highest, *args],
+            above=(highest, len(calls)))
+        if ids and int(ids[0]) == -1:
+            raise BadRequest(f"Call id {wanted[0]} is in use: choose another (or none)")
+        for call, call_id in zip(calls, ids, strict=True):
+            call.id = int(call_id)
+        return calls
+
+    def tree(self, root: int) -> dict[int, dict]:
+        """The records of ``root`` and every call its request started, by ID."""
+        with available():
+            members = sorted({root, *(int(m) for m in self.client.smembers(self.tree_key(root)))})
+            pipe = self.client.pipeline(transaction=False)
+            for call_id in members:
+                pipe.hgetall(f"{self.record_prefix}{call_id}")
+            found = pipe.execute()
+        return {call_id: {k.decode(): v.decode() for k, v in record.items()}
+                for call_id, record in zip(members, found, strict=True) if record}
 
     def _refuse(self, call: Call, reason: str) -> None:
         """Refuse a chained call: the root's record keeps the first reason."""

@@ -149,6 +149,60 @@ class CallQueue:
                     f"Call could not be queued: {exc.reason}"))
             raise
 
+    def submit_many(self, calls: list[Call]) -> None:
+        """Send a batch of async calls over one producer (one connection, no
+        result subscriptions): a Celery group's way, without its bookkeeping."""
+        grace = KILL_GRACE[self.settings.timeout_mode]
+        try:
+            with _reachable("Broker"), self.app.producer_or_acquire() as producer:
+                for call in calls:
+                    limit = min(call.timeout or self.settings.call_timeout,
+                                self.settings.max_call_timeout)
+                    self.app.send_task(
+                        CALL_TASK, kwargs=call.to_message(), task_id=str(call.id),
+                        argsrepr=f"({call.name!r}, id={call.id})",
+                        kwargsrepr=f"{{input: {len(call.input)} bytes}}",
+                        queue=ASYNC_QUEUE, time_limit=limit + grace, producer=producer)
+        except Unavailable as exc:
+            with contextlib.suppress(Exception):
+                for call in calls:
+                    self.app.backend.mark_as_failure(str(call.id), CallFailed(
+                        f"Call could not be queued: {exc.reason}"))
+            raise
+
+    def outcomes(self, call_ids: list[int]) -> list[tuple[CallStatus, CallResult | str,
+                                                          str | None]]:
+        """(status, result or reason, when it ended) of each call, in one read."""
+        backend = self.app.backend
+        keys = [backend.get_key_for_task(str(i)) for i in call_ids]
+        with _reachable("Result backend"):
+            raws = backend.mget(keys) if keys else []
+        found = []
+        for raw in raws:
+            if not raw:
+                found.append((CallStatus.RUNNING, "", None))
+                continue
+            meta = backend.decode_result(raw)
+            state = meta.get("status")
+            if state == "SUCCESS":
+                found.append((CallStatus.SUCCESS, CallResult.from_message(meta["result"]),
+                              meta.get("date_done")))
+            elif state in ("FAILURE", "REVOKED"):
+                found.append((CallStatus.FAILED, failure_reason(meta.get("result"), state),
+                              meta.get("date_done")))
+            else:
+                found.append((CallStatus.RUNNING, "", None))
+        return found
+
+    def workers(self) -> list[tuple[str, int, int]]:
+        """(name, pool size, calls running) of every live worker."""
+        with _reachable("Broker"):
+            inspect = self.app.control.inspect(timeout=self.settings.flush_timeout)
+            stats = inspect.stats() or {}
+            active = inspect.active() or {}
+        return [(name, int((info.get("pool") or {}).get("max-concurrency") or 0),
+                 len(active.get(name) or [])) for name, info in sorted(stats.items())]
+
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
         waited = limit + self.settings.queue_grace + 5

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from faasm import redisdb
 from faasm.calls import Call, CallResult
 from faasm.chaining import Chaining, Dispatcher
@@ -48,10 +50,14 @@ class CallRunner:
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call``; every failure, a vanished function included, is CallFailed."""
+        started = time.time()
         try:
             if call.python:
-                return self.python.execute(call)
-            return self.wasm.execute(call)
+                result = self.python.execute(call)
+            else:
+                result = self.wasm.execute(call)
+            result.started, result.finished = started, time.time()
+            return result
         except CallFailed:
             raise
         except FaasmError as exc:
