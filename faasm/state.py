@@ -218,13 +218,6 @@ class GlobalState:
             sizes = pipe.execute() if names else []
         return [(name.decode()[len(head):], size) for name, size in zip(names, sizes)]
 
-    def delete(self, user: str, key: str) -> bool:
-        """Remove the value and its appended list; whether there was a value."""
-        with available():
-            removed = self.client.delete(self.key(user, key))
-            self.client.delete(self._appended_key(user, key))
-        return bool(removed)
-
     def lock(self, user: str, key: str, hold_for: float) -> redis.lock.Lock:
         """A cluster-wide lock on the key; it expires after ``hold_for`` s if never released."""
         return self.client.lock(self._lock_key(user, key), timeout=hold_for, sleep=0.005,
