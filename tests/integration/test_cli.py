@@ -540,7 +540,7 @@ def test_up_starts_every_procfile_process(tmp_path, wasm_files):
             time.sleep(0.2)
         text = html.unescape(r.text)
         assert r.status_code == 200 and "faasm.call" in text
-        assert f"('demo/hello', id={call_id})" in text and "worker.1@" in text
+        assert f"('demo/hello', id={call_id})" in text and "worker@" in text
     assert "invoke API  http://" in (tmp_path / "up.log").read_text(errors="replace")
     with pytest.raises(OSError):  # Ctrl-C stopped every process
         wait_for_port(ports["INVOKE"], seconds=0.5)

@@ -52,7 +52,7 @@ def run(plat, user, how):
     deadline = time.monotonic() + 120
     while True:
         report = requests.get(f"{plat.invoke_url}/status/{r.text}", timeout=10).json()
-        if report["status"] != "RUNNING" or time.monotonic() > deadline:
+        if report["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
             return report
         time.sleep(0.2)
 
