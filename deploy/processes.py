@@ -150,7 +150,7 @@ class Platform:
 
     def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
         return self.spawn(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
-                                  "-Q", "faasm-sync,faasm-async", "-n", f"{name}@%h",
+                                  "-n", f"{name}@%h",
                                   "--without-mingle", "--without-gossip",
                                   "--loglevel=INFO", *extra], **self.reader_env)
 
