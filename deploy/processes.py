@@ -18,9 +18,9 @@ from pathlib import Path
 import redis
 
 from deploy.redis import server_binary
-from faasm.settings import get_settings
+from faasm.settings import PROJECT_ROOT, get_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 BIN = Path(sys.executable).parent
 
 

@@ -22,7 +22,7 @@ from celery.states import READY_STATES
 from kombu import Queue
 
 from faasm.calls import Call, CallResult, CallStatus, b64encode
-from faasm.errors import CallFailed, FaasmError, Unavailable
+from faasm.errors import CallFailed, FaasmError, Unavailable, first_line
 from faasm.settings import Settings, get_settings
 
 log = logging.getLogger("faasm.workers")
@@ -345,8 +345,7 @@ def failure_reason(exc: object, state: str) -> str:
         if "expired" in str(exc):
             return "Call expired in the queue before a worker took it"
         return CANCELLED
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text.splitlines()[0]}"
+    return f"{type(exc).__name__}: {first_line(exc, type(exc).__name__)}"
 
 
 #: The process's Celery app, configured from the environment.
