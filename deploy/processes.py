@@ -96,7 +96,51 @@ def private_redis():
             server.stop()
 
 
-class Platform:
+#: A call's /status/{id} states before it ends.
+UNFINISHED = ("QUEUED", "RUNNING")
+
+
+class Waiting:
+    """Waiting on a running platform through its invoke API (``invoke_url``)."""
+
+    invoke_url: str
+
+    def wait_ready(self, seconds: float = 60):
+        """Until ``GET /health`` answers 200: Redis, the broker and a worker consuming
+        each queue. Returns the platform; RuntimeError with the last answer if not."""
+        import requests
+
+        deadline, last = time.monotonic() + seconds, "no answer"
+        while time.monotonic() < deadline:
+            try:
+                r = requests.get(f"{self.invoke_url}/health", timeout=5)
+                if r.status_code == 200:
+                    return self
+                last = r.text
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.1)
+        raise RuntimeError(f"platform not ready after {seconds:g} s: {last[:500]}")
+
+    def wait_for_call(self, call_id: int | str, seconds: float = 60) -> dict:
+        """The ``GET /status/{id}`` report of a call once it ended (AssertionError
+        with the last report if it has not within ``seconds``)."""
+        import requests
+
+        deadline = time.monotonic() + seconds
+        while True:
+            r = requests.get(f"{self.invoke_url}/status/{call_id}", timeout=10)
+            assert r.status_code == 200, f"/status/{call_id}: {r.status_code} {r.text}"
+            report = r.json()
+            if report["status"] not in UNFINISHED:
+                return report
+            if time.monotonic() > deadline:
+                raise AssertionError(f"call {call_id} still {report['status']} after "
+                                     f"{seconds:g} s: {report}")
+            time.sleep(0.05)
+
+
+class Platform(Waiting):
     """The platform's processes (upload, invoke, worker) on free ports.
 
     ``fileserver=True`` runs the workers and the invoke API in fileserver
@@ -205,7 +249,7 @@ class Platform:
         return (self.logs / f"{name}.log").read_text(errors="replace")
 
 
-class SupervisedPlatform:
+class SupervisedPlatform(Waiting):
     """``make run`` itself: ``python -m deploy.run`` (supervisord over the Procfile)
     on free ports, with a private Redis and every file under ``data_dir``."""
 

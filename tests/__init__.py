@@ -1,5 +1,6 @@
 """faasm-py's tests: ``unit/`` (the core) and ``integration/`` (real processes)."""
 
+import itertools
 import os
 
 import pytest
@@ -16,3 +17,21 @@ def require_or_skip(reason: str) -> None:
         pytest.fail(f"{reason} (FAASM_TEST_REQUIRE is on: every service must be present)",
                     pytrace=False)
     pytest.skip(reason)
+
+
+#: Redis databases for the platforms test modules start (0 is the session's).
+_DATABASES = itertools.cycle(range(2, 16))
+
+
+def fresh_database(redis_url: str) -> str:
+    """The URL of another database of ``redis_url``'s server, emptied.
+
+    Each platform a test module starts gets its own, so nothing one leaves (a
+    counter, a worker's announcement, a queue) is seen by the next. Module
+    platforms live one at a time, so fourteen are plenty.
+    """
+    import redis
+
+    url = f"{redis_url.rsplit('/', 1)[0]}/{next(_DATABASES)}"
+    redis.Redis.from_url(url).flushdb()
+    return url

@@ -73,8 +73,6 @@ def create_celery(settings: Settings) -> celery.Celery:
         result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         task_ignore_result=False,
-        # A worker records STARTED when it takes a call: /status/{id} tells QUEUED from RUNNING.
-        task_track_started=True,
     )
     return app
 
@@ -289,6 +287,15 @@ class CallQueue:
         return len(replies or [])
 
 
+def mark_started(app: celery.Celery, call_id: int) -> None:
+    """Record that a worker has started running ``call_id``: /status/{id} then says
+    RUNNING rather than QUEUED. Written by the worker that runs the call, only once
+    it runs it (not Celery's task_track_started, which writes STARTED on every
+    delivery, and so over the outcome of a call run inline before its message
+    came back)."""
+    app.backend.store_result(str(call_id), None, "STARTED")
+
+
 def await_result(result: AsyncResult, timeout: float) -> bool:
     """Wait until ``result`` is ready (True) or ``timeout`` passes (False).
 
@@ -305,7 +312,11 @@ def await_result(result: AsyncResult, timeout: float) -> bool:
             try:
                 result.get(timeout=min(remaining, 1.0), propagate=False,
                            disable_sync_subtasks=False)
-                return True
+                if result.state in READY_STATES:
+                    return True
+                # Woken by a state that is not an end (STARTED, see mark_started):
+                # keep waiting.
+                time.sleep(min(0.01, max(deadline - time.monotonic(), 0)))
             except CeleryTimeout:
                 if result.state in READY_STATES:
                     return True

@@ -17,7 +17,7 @@ from celery.worker.control import control_command
 from faasm.calls import Call
 from faasm.errors import CallFailed, CallTimedOut
 from faasm.settings import get_settings
-from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app
+from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app, mark_started
 from workers.dispatch import CeleryDispatcher
 from workers.observe import observer
 
@@ -76,6 +76,7 @@ def call(self, **message) -> str:
             raise Ignore()
         if taken == "done":
             raise Ignore()  # an awaiting call ran it inline and stored its outcome
+    mark_started(app, parsed.id)
     started = time.monotonic()
     try:
         result = current.execute(parsed)

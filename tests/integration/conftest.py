@@ -16,14 +16,7 @@ def platform(redis_url, tmp_path_factory):
     try:
         up = requests.put(f"{plat.upload_url}/f/demo/hello", data=wat.HELLO)
         assert up.status_code == 200, up.text
-        # The worker is ready once a call goes through.
-        for _ in range(100):
-            r = requests.post(plat.invoke_url, json={"user": "demo", "function": "hello"})
-            if r.status_code == 200:
-                break
-        else:
-            raise RuntimeError("worker never answered:\n" + plat.log("worker"))
-        yield plat
+        yield plat.wait_ready()
     finally:
         plat.stop()
 

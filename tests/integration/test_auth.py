@@ -8,7 +8,7 @@ import redis
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import fresh_database, wat
 from tests.integration.test_cli import run_faasm
 
 ADMIN = "admin-token-" + "k" * 32
@@ -21,9 +21,7 @@ def bearer(token: str) -> dict:
 @pytest.fixture(scope="module")
 def secured(redis_url, tmp_path_factory):
     """A platform of its own (own Redis DB) with FAASM_AUTH on and an admin token."""
-    url = redis_url.rsplit("/", 1)[0] + "/8"
-    redis.Redis.from_url(url).flushdb()
-    plat = Platform(url, tmp_path_factory.mktemp("auth"), concurrency=1,
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("auth"), concurrency=1,
                     FAASM_AUTH="on", FAASM_ADMIN_TOKEN=ADMIN).start()
     try:
         yield plat

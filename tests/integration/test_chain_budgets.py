@@ -7,24 +7,21 @@ import pytest
 import requests
 
 from deploy.processes import Platform
+from tests import fresh_database
 
 DEPTH, FANOUT, CALLS = 5, 8, 20
 
 
 @pytest.fixture(scope="module")
 def plat(redis_url, examples, tmp_path_factory):
-    url = redis_url.rsplit("/", 1)[0] + "/5"
-    platform = Platform(url, tmp_path_factory.mktemp("budgets"), concurrency=2,
+    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("budgets"), concurrency=2,
                         FAASM_CHAIN_MAX_DEPTH=str(DEPTH), FAASM_CHAIN_MAX_FANOUT=str(FANOUT),
                         FAASM_CHAIN_MAX_CALLS=str(CALLS)).start()
     try:
         for name in ("chain_recursive", "fanout", "chain_budget", "hello"):
             r = requests.put(f"{platform.upload_url}/f/cb/{name}", data=examples[name])
             assert r.ok, r.text
-        for _ in range(100):  # the worker is up once a call goes through
-            if call(platform, "hello").status_code == 200:
-                break
-        yield platform
+        yield platform.wait_ready()
     finally:
         platform.stop()
 
@@ -39,7 +36,7 @@ def status(platform, call_id):
     return r.json() if r.status_code == 200 else {"http": r.status_code}
 
 
-def settle(platform, ids, seconds=30):
+def settle(platform, ids, seconds=90):
     """The reports of ``ids`` once none is RUNNING (or after ``seconds``)."""
     deadline = time.monotonic() + seconds
     while True:

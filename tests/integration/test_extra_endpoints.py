@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
 from datetime import datetime
 
 import pytest
@@ -15,17 +14,6 @@ from tests import wat
 
 def api_url(platform, which):
     return platform.upload_url if which == "upload" else platform.invoke_url
-
-
-def wait_report(platform, call_id, seconds=30):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        r = requests.get(f"{platform.invoke_url}/status/{call_id}", timeout=10)
-        assert r.status_code == 200, r.text
-        if r.json()["status"] not in ("QUEUED", "RUNNING"):
-            return r
-        time.sleep(0.05)
-    raise AssertionError(f"call {call_id} still RUNNING after {seconds} s")
 
 
 @pytest.mark.parametrize("which", ["upload", "invoke"])
@@ -48,9 +36,9 @@ def test_openapi_document_is_served_and_valid(platform, which):
 def test_status_json_of_a_successful_call(platform, invoke):
     call_id = int(invoke({"user": "demo", "function": "hello", "input_data": "j",
                           "async": True}).text)
-    r = wait_report(platform, call_id)
-    report = r.json()
-    assert r.headers["Content-Type"].startswith("application/json")
+    report = platform.wait_for_call(call_id)
+    r = requests.get(f"{platform.invoke_url}/status/{call_id}")
+    assert r.headers["Content-Type"].startswith("application/json") and r.json() == report
     assert {k: report[k] for k in ("id", "user", "function", "python", "status", "output",
                                    "output_encoding", "stdout", "stdout_encoding", "error")} == {
         "id": call_id, "user": "demo", "function": "hello", "python": False,
@@ -69,7 +57,7 @@ def test_status_json_gives_binary_output_as_base64(platform, invoke, upload):
     data = bytes(range(256))
     call_id = int(invoke({"user": "demo", "function": "echo", "async": True,
                           "input_data_b64": base64.b64encode(data).decode()}).text)
-    report = wait_report(platform, call_id).json()
+    report = platform.wait_for_call(call_id)
     assert report["output_encoding"] == "base64"
     assert base64.b64decode(report["output"]) == data
 
@@ -83,10 +71,10 @@ def test_status_json_of_a_failed_and_a_running_call(platform, invoke, upload):
     report = requests.get(f"{platform.invoke_url}/status/{running}", timeout=10).json()
     assert report["status"] in ("QUEUED", "RUNNING")
     assert (report["error"], report["finished"]) == (None, None)
-    report = wait_report(platform, failed).json()
+    report = platform.wait_for_call(failed)
     assert report["status"] == "FAILED" and report["error"] == "Function exited with code 3"
     assert report["finished"] and report["output"] == ""
-    assert wait_report(platform, running).json()["error"].startswith("Call timed out")
+    assert platform.wait_for_call(running)["error"].startswith("Call timed out")
 
 
 @pytest.mark.parametrize("call_id, status", [

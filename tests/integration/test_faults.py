@@ -31,10 +31,7 @@ def platform(redis_server, tmp_path_factory):
     try:
         for name, wasm in (("hello", wat.HELLO), ("spin", wat.SPIN)):
             assert requests.put(f"{plat.upload_url}/f/faults/{name}", data=wasm).ok
-        for _ in range(100):
-            if invoke(plat, "hello").status_code == 200:
-                break
-        yield plat
+        yield plat.wait_ready()
     finally:
         plat.stop()
 

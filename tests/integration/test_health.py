@@ -7,20 +7,17 @@ import json
 import time
 
 import pytest
-import redis
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import fresh_database, wat
 from tests.integration.test_cli import run_faasm
 
 
 @pytest.fixture(scope="module")
 def bare(redis_url, tmp_path_factory):
     """Both APIs, no worker yet (own Redis DB); a sync call waits 1 s for a worker."""
-    url = redis_url.rsplit("/", 1)[0] + "/13"
-    redis.Redis.from_url(url).flushdb()
-    plat = Platform(url, tmp_path_factory.mktemp("health"), concurrency=1,
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("health"), concurrency=1,
                     FAASM_WORKER_WAIT="1").start_apis()
     try:
         assert requests.put(f"{plat.upload_url}/f/demo/hello", data=wat.HELLO).ok

@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from deploy.processes import Platform
+from tests import fresh_database
 
 
 def call(platform, user, function, input_data="", **extra):
@@ -112,8 +113,7 @@ def test_shared_files(functions):
 @pytest.fixture(scope="module")
 def single_worker(redis_url, examples, tmp_path_factory):
     """A platform of its own (own Redis DB) whose only worker has concurrency 1."""
-    url = redis_url.rsplit("/", 1)[0] + "/3"
-    plat = Platform(url, tmp_path_factory.mktemp("single"), concurrency=1).start()
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("single"), concurrency=1).start()
     try:
         for name in ("chain_recursive", "fanout"):
             assert requests.put(f"{plat.upload_url}/f/hi/{name}", data=examples[name]).ok

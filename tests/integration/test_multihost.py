@@ -141,7 +141,7 @@ def _wait_for_hosts(plat: Platform, count: int, seconds: float = 60) -> None:
     seen, deadline = set(), time.monotonic() + seconds
     while len(seen) < count and time.monotonic() < deadline:
         ids = [submit(plat, "hello") for _ in range(4 * count)]
-        seen |= {host_of(report) for report in (wait(plat, i) for i in ids)}
+        seen |= {host_of(report) for report in (plat.wait_for_call(i) for i in ids)}
     assert len(seen) >= count, f"hosts that answered: {seen}\n" + "".join(
         plat.log(f"host{i}")[-2000:] for i in range(1, count + 1))
 
@@ -151,15 +151,6 @@ def submit(plat: Platform, function: str, input_data: str = "") -> int:
         "user": "mh", "function": function, "input_data": input_data, "async": True})
     assert r.status_code == 200, r.text
     return int(r.text)
-
-
-def wait(plat: Platform, call_id: int, seconds: float = 60) -> dict:
-    deadline = time.monotonic() + seconds
-    while True:
-        report = requests.get(f"{plat.invoke_url}/status/{call_id}", timeout=10).json()
-        if report["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
-            return report
-        time.sleep(0.05)
 
 
 def host_of(report: dict) -> str:
@@ -182,7 +173,7 @@ def test_calls_spread_over_hosts_and_all_succeed(cluster, capsys):
             + [("chain_recursive", "3")] * 4 + [("fanout", "")] * 3
             + [("shared_file", f"from call {i}") for i in range(4)] + [("sleep", "")] * 6)
     ids = [submit(cluster, f, arg) for f, arg in work]
-    reports = [wait(cluster, i) for i in ids]
+    reports = [cluster.wait_for_call(i) for i in ids]
     failed = [(w, r) for w, r in zip(work, reports) if r["status"] != "SUCCESS"]
     assert not failed, failed
     counts = sorted(int(r["output"]) for w, r in zip(work, reports) if w[0] == "state_counter")
@@ -202,7 +193,7 @@ def test_calls_spread_over_hosts_and_all_succeed(cluster, capsys):
     import redis
 
     last = int(redis.Redis.from_url(cluster.env["FAASM_REDIS_URL"]).get("faasm:call-id"))
-    children = [wait(cluster, i) for i in range(min(ids), last + 1) if i not in ids]
+    children = [cluster.wait_for_call(i) for i in range(min(ids), last + 1) if i not in ids]
     assert len(children) == 4 * 3 + 3 * 12
     everything = reports + children
     assert all(r["status"] == "SUCCESS" for r in children)
@@ -216,7 +207,7 @@ def test_killing_one_hosts_workers_mid_run_loses_no_call(cluster, capsys):
         submit(cluster, "chain_recursive", "2") for _ in range(4)]
     time.sleep(1.0)  # both hosts are busy with the sleeps
     cluster.stop_process(f"host{HOSTS}", 9)  # SIGKILL: the whole worker, pool and all
-    reports = [wait(cluster, i, seconds=60) for i in ids]
+    reports = [cluster.wait_for_call(i, seconds=60) for i in ids]
     bad = [(i, r["status"], r["error"]) for i, r in zip(ids, reports) if r["status"] != "SUCCESS"]
     assert not bad, bad
     log = cluster.log(f"host{HOSTS}")

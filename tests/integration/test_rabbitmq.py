@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from deploy.processes import Platform
-from tests import require_or_skip, wat
+from tests import fresh_database, require_or_skip, wat
 
 AMQP_URL = os.environ.get("FAASM_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
 QUEUES = ("faasm-sync", "faasm-async")
@@ -45,8 +45,7 @@ def rabbit(redis_url, examples, tmp_path_factory):
         _purge()
     except (OSError, kombu.exceptions.KombuError) as exc:
         require_or_skip(f"RabbitMQ does not answer at {AMQP_URL}: {exc}")
-    url = redis_url.rsplit("/", 1)[0] + "/7"
-    plat = Platform(url, tmp_path_factory.mktemp("rabbitmq"), concurrency=2,
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("rabbitmq"), concurrency=2,
                     FAASM_BROKER_URL=AMQP_URL)
     plat.start()
     try:

@@ -48,11 +48,8 @@ def test_the_platform_runs_on_sentinel_urls(sentinel_url, tmp_path):
             r.text + plat.log("worker")[-3000:] + plat.log("invoke")[-2000:])
         call_id = requests.post(plat.invoke_url, json={
             "user": "s", "function": "hello", "async": True}).text
-        for _ in range(100):
-            status = requests.post(plat.invoke_url, json={"status": True, "id": call_id}).text
-            if status != "RUNNING":
-                break
-            time.sleep(0.05)
+        assert plat.wait_for_call(call_id, seconds=10)["status"] == "SUCCESS"
+        status = requests.post(plat.invoke_url, json={"status": True, "id": call_id}).text
         assert status.startswith("SUCCESS: out:")
     finally:
         plat.stop()

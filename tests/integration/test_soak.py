@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import fresh_database, wat
 
 SECONDS = float(os.environ.get("FAASM_SOAK_SECONDS", "60"))
 RATE = 40  # calls per second, half sync, half async
@@ -28,8 +28,7 @@ def rss_mib(proc) -> float:
 
 @pytest.fixture(scope="module")
 def soak_platform(redis_url, tmp_path_factory):
-    url = redis_url.rsplit("/", 1)[0] + "/5"
-    plat = Platform(url, tmp_path_factory.mktemp("soak"), concurrency=2).start()
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("soak"), concurrency=2).start()
     try:
         assert requests.put(f"{plat.upload_url}/f/soak/echo", data=wat.ECHO).ok
         yield plat

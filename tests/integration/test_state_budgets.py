@@ -2,14 +2,12 @@
 each user's bytes, for guests (the call fails with the reason) and for the
 upload API (413); an upload too costly to compile (413, nothing stored)."""
 
-import time
-
 import pytest
 import redis
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import fresh_database, wat
 
 MiB = 1024 * 1024
 
@@ -30,9 +28,7 @@ set_output(b"done")
 
 @pytest.fixture(scope="module")
 def plat(redis_url, tmp_path_factory):
-    url = redis_url.rsplit("/", 1)[0] + "/6"
-    redis.Redis.from_url(url).flushdb()
-    platform = Platform(url, tmp_path_factory.mktemp("state-budgets"), concurrency=1,
+    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("state-budgets"), concurrency=1,
                         FAASM_STATE_MAX_VALUE=str(MiB),
                         FAASM_STATE_USER_LIMIT=str(3 * MiB + 100),
                         FAASM_COMPILE_MEMORY=str(64 * MiB)).start()
@@ -44,17 +40,12 @@ def plat(redis_url, tmp_path_factory):
         platform.stop()
 
 
-def run(plat, user, how):
+def run(plat, how):
     """The /status/{id} report of an async call of ``writer`` once it ended."""
     r = requests.post(plat.invoke_url, json={"user": "sb", "function": "writer",
                                              "input_data": how, "async": True}, timeout=60)
     assert r.status_code == 200, r.text
-    deadline = time.monotonic() + 120
-    while True:
-        report = requests.get(f"{plat.invoke_url}/status/{r.text}", timeout=10).json()
-        if report["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
-            return report
-        time.sleep(0.2)
+    return plat.wait_for_call(r.text, seconds=120)
 
 
 def state_bytes(plat, user):
@@ -63,14 +54,14 @@ def state_bytes(plat, user):
 
 
 def test_a_guest_cannot_make_a_value_over_the_largest(plat):
-    report = run(plat, "sb", "far")
+    report = run(plat, "far")
     assert report["status"] == "FAILED", report
     assert "over the 1048576 byte state value limit (FAASM_STATE_MAX_VALUE)" in report["error"]
     assert state_bytes(plat, "sb") == 0
 
 
 def test_a_guest_stops_at_its_users_state_limit(plat):
-    report = run(plat, "sb", "many")
+    report = run(plat, "many")
     assert report["status"] == "FAILED", report
     assert "FAASM_STATE_USER_LIMIT" in report["error"]
     assert state_bytes(plat, "sb") == 3 * MiB

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import fresh_database, wat
 
 #: A Python function reading and writing shared files.
 PY_SHOUT = b"""
@@ -25,8 +25,7 @@ def faasm_main():
 
 @pytest.fixture(scope="module", params=["fileserver", "s3"])
 def remote(request, redis_url, examples, tmp_path_factory):
-    db = {"fileserver": "5", "s3": "6"}[request.param]
-    url = redis_url.rsplit("/", 1)[0] + "/" + db
+    url = fresh_database(redis_url)
     data = tmp_path_factory.mktemp(request.param)
     if request.param == "s3":
         endpoint = request.getfixturevalue("s3_endpoint")

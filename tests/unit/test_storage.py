@@ -13,6 +13,7 @@ import pytest
 from faasm.errors import BadRequest, NotFound
 from faasm.settings import Settings
 from faasm.storage import open_storage
+from tests import fresh_database
 
 
 @pytest.fixture(params=["local", "fileserver", "s3"])
@@ -178,7 +179,7 @@ def test_fileserver_with_auth_on_needs_the_admin_token(redis_url, tmp_path):
     from faasm.errors import Unavailable
 
     admin = "admin-token-" + "s" * 32
-    plat = Platform(redis_url.rsplit("/", 1)[0] + "/9", tmp_path / "api", FAASM_AUTH="on",
+    plat = Platform(fresh_database(redis_url), tmp_path / "api", FAASM_AUTH="on",
                     FAASM_ADMIN_TOKEN=admin).start_upload()
     try:
         settings = Settings().replace(data_dir=tmp_path / "worker")
