@@ -141,3 +141,36 @@ def test_python_stderr_is_in_the_status_report(py):
     call_id = call(py, "looks_around", user="rtpy", **{"async": True}).text
     data = report(py, call_id)
     assert data["status"] == "SUCCESS" and data["stderr"] == "to stderr\n", data
+
+
+# -- state: one local copy per worker process, shared by its calls -------------------
+@pytest.fixture(scope="module")
+def one_process(redis_url, examples, tmp_path_factory):
+    """A platform of its own (own Redis DB) with one worker process: every call shares
+    its local state tier."""
+    from deploy.processes import Platform
+
+    url = redis_url.rsplit("/", 1)[0] + "/5"
+    plat = Platform(url, tmp_path_factory.mktemp("one"), concurrency=1).start()
+    try:
+        assert requests.put(f"{plat.upload_url}/f/st/shared",
+                            data=examples["state_shared"]).ok
+        yield plat
+    finally:
+        plat.stop()
+
+
+def test_pointer_writes_are_seen_by_the_next_call_until_pushed(one_process):
+    plat = one_process
+    value_url = f"{plat.upload_url}/s/st/shared"
+    assert requests.put(value_url, data=b"0123456789abcdef").ok
+    assert call(plat, "shared", "small", user="st").content == b"4567"
+    assert call(plat, "shared", "get", user="st").content == b"0123456789abcdef"
+    assert call(plat, "shared", "set:HELLO", user="st").text == "set"
+    assert call(plat, "shared", "get", user="st").content == b"HELLO" + bytes(11)
+    assert requests.get(value_url).content == b"0123456789abcdef"  # not pushed yet
+    assert call(plat, "shared", "push", user="st").text == "pushed"
+    assert requests.get(value_url).content == b"HELLO" + bytes(11)
+    # A clean copy follows the global value: an upload is seen by the next call.
+    assert requests.put(value_url, data=b"fedcba9876543210").ok
+    assert call(plat, "shared", "get", user="st").content == b"fedcba9876543210"
