@@ -429,6 +429,12 @@ set_output(",".join(out))
     assert result.output == b"refused,refused"
 
 
+def test_sys_argv_comes_from_cmdline(platform):
+    result = platform.run("import sys\nfrom pyfaasm.core import set_output\n"
+                          "set_output('|'.join(sys.argv))", cmdline="-n 3")
+    assert result.output == b"function.wasm|-n|3"
+
+
 def test_faasm_environment_variables(platform):
     result = platform.run('''
 import os

@@ -42,6 +42,7 @@ def main():
     size = head["source_len"]
     filename = head["filename"]
     entry = head.get("entry")
+    sys.argv = list(head.get("argv") or [""])
     core._input = payload[size:]
     module = None
     failure = None

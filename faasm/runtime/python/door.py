@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faasm.errors import BadRequest, CallFailed, FaasmError, HostCallError, NotFound
+from faasm.runtime.environment import guest_argv
 from faasm.runtime.host import CallContext
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def start(door: Door, header: dict, payload: bytes) -> Reply:
         raise HostCallError("the call has already started")
     door.started = True
     call = door.ctx.call
-    return ({"source_len": len(door.source), "filename": door.filename, "entry": call.entry},
+    return ({"source_len": len(door.source), "filename": door.filename, "entry": call.entry,
+             "argv": guest_argv(call)},
             door.source + call.input)
 
 
