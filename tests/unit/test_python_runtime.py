@@ -534,3 +534,28 @@ def faasm_main():
 '''
     for splits in (b"0", b"1"):
         assert platform.run(source, input=splits).output == b"True"
+
+
+def test_configured_packages_are_importable_and_read_only(warm, storage, tmp_path):
+    packages = tmp_path / "site"
+    (packages / "greeting").mkdir(parents=True)
+    (packages / "greeting" / "__init__.py").write_text("WORD = 'hello from a package'\n")
+    settings = Settings().replace(python_cache_path=CACHE, python_packages=str(packages))
+    runtime = PythonRuntime(settings, storage)
+    Functions(storage).put_python("u", "pkg", b'''
+import errno
+import greeting
+from pyfaasm.core import set_output
+try:
+    open("/lib/python3.15/site-packages/greeting/evil.py", "w")
+    refused = "written"
+except OSError as exc:
+    refused = errno.errorcode[exc.errno]
+set_output(f"{greeting.WORD}|{greeting.__file__}|{refused}")
+''')
+    result = runtime.execute(Call(id=1, user="u", function="pkg", python=True))
+    word, where, refused = result.output.decode().split("|")
+    assert (word, where) == ("hello from a package",
+                             "/lib/python3.15/site-packages/greeting/__init__.py")
+    assert refused in ("EROFS", "EPERM", "EACCES"), refused
+    assert sorted(p.name for p in packages.rglob("*")) == ["__init__.py", "greeting"]
