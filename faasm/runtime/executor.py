@@ -11,10 +11,10 @@ from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
 from faasm.runtime import host
-from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
-                                write_output_to)
+from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, CStringArray, Exports,
+                                call_entry, set_argv, set_env, write_output_to)
 from faasm.runtime.engine import engine_key, get_engine, pool_slots
-from faasm.runtime.environment import guest_argv, guest_env
+from faasm.runtime.environment import ARGV0, guest_argv, guest_env
 from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
@@ -29,8 +29,11 @@ TRUNCATED = StreamCapture.MARKER
 SHARED_PREOPEN = "faasm:"
 #: Guest names of the call's scratch directory (its working directory) and of /etc.
 SCRATCH_PREOPEN, ETC_PREOPEN = "/", "/etc"
-#: Every wasm call's environment variables (faasm.runtime.environment).
-GUEST_ENV = sorted(guest_env(python=False).items())
+#: Every wasm call's environment variables (faasm.runtime.environment), and the argv of
+#: a call without a cmdline, as C arrays built once.
+_ENV = sorted(guest_env(python=False).items())
+GUEST_ENV = (CStringArray([k for k, _ in _ENV]), CStringArray([v for _, v in _ENV]))
+PLAIN_ARGV = CStringArray([ARGV0])
 
 
 class WasmRuntime:
@@ -72,8 +75,11 @@ class WasmRuntime:
             store.set_epoch_deadline(limits.deadline_ticks())
         # Otherwise the worker's pool process is killed at the limit (workers/app.py).
         wasi = wasmtime.WasiConfig()
-        wasi.argv = guest_argv(call)
-        wasi.env = GUEST_ENV
+        if call.cmdline:
+            wasi.argv = guest_argv(call)
+        else:
+            set_argv(wasi, PLAIN_ARGV)
+        set_env(wasi, *GUEST_ENV)
         memfds = mount = scratch = None
         if loaded.uses_files:
             scratch = self.scratch.open(call.id)

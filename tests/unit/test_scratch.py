@@ -9,15 +9,35 @@ from faasm.runtime.python.scratch import ScratchFiles
 from faasm.runtime.scratch import ScratchSpace, sweep
 
 
-def test_each_call_gets_a_fresh_directory_removed_at_the_end(tmp_path):
+def test_each_call_gets_an_empty_directory_emptied_at_the_end(tmp_path):
     space = ScratchSpace(tmp_path, quota=1 << 20)
     first = space.open(1)
     (first.path / "tmp" / "x").write_bytes(b"x")
+    (first.path / "deep" / "er").mkdir(parents=True)
+    os.rename(first.path / "tmp", first.path / "moved")
     first.close()
-    assert not first.path.exists()
-    second = space.open(1)
+    second = space.open(2)  # the same directory, reused
+    assert second.path == first.path
     assert sorted(os.listdir(second.path)) == ["etc", "tmp"]
+    assert os.listdir(second.path / "tmp") == [] and os.listdir(second.path / "etc") == []
     assert (space.etc / "hosts").read_bytes().startswith(b"127.0.0.1")
+    third = space.open(3)  # one in flight at once each (calls chained inline nest)
+    assert third.path != second.path
+    third.close()
+    second.close()
+
+
+def test_a_closed_call_no_longer_touches_its_old_directory(tmp_path):
+    space = ScratchSpace(tmp_path, quota=4096)
+    first = space.open(1)
+    assert first.check() is False and first.failure() is None
+    (first.path / "big").write_bytes(b"x" * 8192)
+    first.close()
+    assert first.failure() is not None
+    second = space.open(2)
+    (second.path / "kept").write_bytes(b"mine")
+    assert first.check() is False  # e.g. the watchdog's last look, after the end
+    assert (second.path / "kept").read_bytes() == b"mine"
     second.close()
 
 
@@ -30,7 +50,7 @@ def test_past_the_quota_the_call_fails_and_its_files_are_emptied(tmp_path):
         assert os.fstat(f.fileno()).st_size == 0
     assert "quota exceeded" in scratch.failure().reason
     scratch.close()
-    assert not scratch.path.exists()
+    assert sorted(os.listdir(scratch.path)) == ["etc", "tmp"]
 
 
 def test_too_many_entries_fail_the_call(tmp_path, monkeypatch):
