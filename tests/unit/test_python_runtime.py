@@ -559,3 +559,18 @@ set_output(f"{greeting.WORD}|{greeting.__file__}|{refused}")
                              "/lib/python3.15/site-packages/greeting/__init__.py")
     assert refused in ("EROFS", "EPERM", "EACCES"), refused
     assert sorted(p.name for p in packages.rglob("*")) == ["__init__.py", "greeting"]
+
+
+def test_one_huge_file_is_refused_and_nothing_is_kept(platform):
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+try:
+    with open("/tmp/huge", "wb") as f:
+        f.write(b"x" * (100 << 20))
+    outcome = "kept"
+except OSError as exc:
+    outcome = exc.strerror
+set_output(f"{outcome} {os.path.exists('/tmp/huge') and os.path.getsize('/tmp/huge')}")
+''')
+    assert result.output == b"No space left on device 0"  # created empty at open, no more
