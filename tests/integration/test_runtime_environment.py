@@ -174,3 +174,38 @@ def test_pointer_writes_are_seen_by_the_next_call_until_pushed(one_process):
     # A clean copy follows the global value: an upload is seen by the next call.
     assert requests.put(value_url, data=b"fedcba9876543210").ok
     assert call(plat, "shared", "get", user="st").content == b"fedcba9876543210"
+
+
+NO_FILES_C = r"""
+#include <faasm/faasm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int main(int argc, char** argv)
+{
+    char out[256];
+    const char* lang = getenv("LANG");
+    snprintf(out, sizeof(out), "%d%d%d|%d|%s|%s", isatty(0), isatty(1), isatty(2), argc,
+             argc > 1 ? argv[argc - 1] : "-", lang ? lang : "-");
+    fprintf(stderr, "err\n");
+    faasmSetOutput((const void*)out, (long)strlen(out));
+    return 0;
+}
+"""
+
+
+def test_modules_that_open_no_files_get_argv_environment_and_no_tty(rt, tmp_path):
+    """A module without path_open runs on the fast stdio path: the same environment."""
+    from faasm.toolchain import build
+
+    source = tmp_path / "nofiles.c"
+    source.write_text(NO_FILES_C)
+    wasm = build([source], tmp_path / "nofiles.wasm").read_bytes()
+    assert b"path_open" not in wasm
+    assert requests.put(f"{rt.upload_url}/f/rt/nofiles", data=wasm).ok
+    r = call(rt, "nofiles", cmdline="x last")
+    assert r.status_code == 200 and r.text == "000|3|last|en_GB.UTF-8", r.text
+    data = report(rt, call(rt, "nofiles", **{"async": True}).text)
+    assert data["stderr"] == "err\n"
