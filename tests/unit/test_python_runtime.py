@@ -506,6 +506,11 @@ def faasm_main():
     assert result.output == b"kept here only|5|ran inline|0|result_matrix|Dictionary"
 
 
+def test_emulator_functions_say_what_they_are(platform):
+    with pytest.raises(CallFailed, match="emulator functions only exist in its native test"):
+        platform.run("from pyfaasm.core import set_emulator_message\nset_emulator_message('{}')")
+
+
 def test_matrix_multiplication_over_state(platform):
     """pyfaasm.matrix multiplies two 8x8 matrices, whole and split once (8 chained
     products, each a call that imports numpy)."""

@@ -270,3 +270,12 @@ def shared_path(path):
     """The sandbox path of a shared file: ``faasm://a/b`` (or ``a/b``) -> ``/faasm:/a/b``."""
     path = path.removeprefix(SHARED_SCHEME)
     return f"{SHARED_ROOT}/{path.lstrip('/')}"
+
+
+# -- Faasm's emulator (a native test harness): not part of a platform ------------
+def _no_emulator(*args, **kwargs):
+    raise RuntimeError("Faasm's emulator functions only exist in its native test harness; "
+                       "on the platform, calls are real calls")
+
+
+set_emulator_message = set_emulator_status = get_emulator_async_response = _no_emulator
