@@ -232,8 +232,8 @@ class CallQueue:
         """The call's outcome as JSON-ready fields, for ``GET /status/{id}``.
 
         ``output``, ``stdout`` and ``stderr`` are text when they are UTF-8, else
-        base64 (``output_encoding``/``stdout_encoding``/``stderr_encoding`` say which); ``timings`` and
-        ``worker`` come from the stored result, ``finished`` is when the
+        base64 (``output_encoding``, ``stdout_encoding``, ``stderr_encoding`` say
+        which); ``timings`` and ``worker`` come from the stored result, ``finished`` is when the
         result was stored (ISO 8601, UTC).
         """
         result = AsyncResult(str(call_id), app=self.app)

@@ -18,7 +18,7 @@ def report(platform, call_id):
     deadline = time.monotonic() + 60
     while True:
         data = requests.get(f"{platform.invoke_url}/status/{call_id}", timeout=10).json()
-        if data["status"] != "RUNNING" or time.monotonic() > deadline:
+        if data["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
             return data
         time.sleep(0.1)
 
@@ -209,3 +209,18 @@ def test_modules_that_open_no_files_get_argv_environment_and_no_tty(rt, tmp_path
     assert r.status_code == 200 and r.text == "000|3|last|en_GB.UTF-8", r.text
     data = report(rt, call(rt, "nofiles", **{"async": True}).text)
     assert data["stderr"] == "err\n"
+
+
+def test_cmdline_of_a_planner_batch_message(rt):
+    """faasmctl's form: a faabric Message's cmdline is the call's argv too."""
+    import json as jsonlib
+
+    from tests.integration.test_planner_api import await_batch, ber, post
+
+    request = ber("rt", "env", [b"argv"], cmdline="--n 5")
+    assert post(rt, "EXECUTE_BATCH", request).status_code == 200
+    status = jsonlib.loads(await_batch(rt, request["appId"]).text)
+    assert [m["output_data"] for m in status["messageResults"]] == ["3|function.wasm|--n|5"]
+    bad = ber("rt", "env", [b"argv"], cmdline=7)
+    r = post(rt, "EXECUTE_BATCH", bad)
+    assert r.status_code == 400 and "cmdline" in r.text
