@@ -101,7 +101,8 @@ from pyfaasm.core import set_output
 def faasm_main():
     open("/tmp/scratch.txt", "w").write("mine")
     print("to stderr", file=sys.stderr)
-    set_output(",".join([os.getcwd(), os.environ["PYTHONWASM"], open("/etc/hosts").read().split()[1],
+    host = open("/etc/hosts").read().split()[1]
+    set_output(",".join([os.getcwd(), os.environ["PYTHONWASM"], host,
                          str(os.path.exists("/tmp/left.txt"))]))
     open("/tmp/left.txt", "w").write("left")
     return 0

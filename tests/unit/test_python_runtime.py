@@ -363,9 +363,10 @@ open("/tmp/a/b/c.txt", "w").write("in tmp")
 os.rename("/tmp/a", "/tmp/z")
 hosts = open("/etc/hosts").read()
 passwd = open("/etc/passwd").read()
+lib = os.path.isdir("/lib/python3.15")
 set_output("|".join([os.getcwd(), ",".join(sorted(os.listdir("/"))), open("here.txt").read(),
                      open("/tmp/z/b/c.txt").read(), str("localhost" in hosts),
-                     passwd.split(":")[0], str(os.isatty(1)), str(os.path.isdir("/lib/python3.15"))]))
+                     passwd.split(":")[0], str(os.isatty(1)), str(lib)]))
 ''')
     assert result.output == b"/|etc,here.txt,lib,tmp|in cwd|in tmp|True|root|False|True"
 

@@ -138,9 +138,8 @@ class ScratchFiles:
             return Errno.EINVAL if dst.startswith(src + "/") else Errno.EBUSY
         if dst in self.files:
             return Errno.ENOTDIR
-        if dst in self.dirs:
-            if any(p.startswith(dst + "/") for p in (*self.dirs, *self.files)):
-                return Errno.ENOTEMPTY
+        if dst in self.dirs and any(p.startswith(dst + "/") for p in (*self.dirs, *self.files)):
+            return Errno.ENOTEMPTY
         if posixpath.dirname(dst) not in self.dirs:
             return Errno.ENOENT
         moved = len(src)
