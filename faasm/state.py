@@ -296,6 +296,13 @@ class LocalTier:
                 raise
         return local
 
+    def clear(self) -> None:
+        """Drop every copy no call is using, unpushed changes included (a flush)."""
+        with self.lock:
+            for name, value in list(self.values.items()):
+                if not value.users:
+                    del self.values[name]
+
     def give_back(self, user: str, key: str, local: LocalValue) -> None:
         """A call stopped using ``local``: drop it if clean and unused; keep the total small."""
         with self.lock:

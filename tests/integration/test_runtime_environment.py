@@ -225,3 +225,13 @@ def test_cmdline_of_a_planner_batch_message(rt):
     bad = ber("rt", "env", [b"argv"], cmdline=7)
     r = post(rt, "EXECUTE_BATCH", bad)
     assert r.status_code == 400 and "cmdline" in r.text
+
+
+def test_a_flush_drops_unpushed_local_copies(one_process):
+    plat = one_process
+    value_url = f"{plat.upload_url}/s/st/shared"
+    assert requests.put(value_url, data=b"global value....").ok
+    assert call(plat, "shared", "set:LOCAL ONLY", user="st").text == "set"
+    assert call(plat, "shared", "get", user="st").content == b"LOCAL ONLY" + bytes(6)
+    assert requests.post(plat.invoke_url, json={"flush": True}, timeout=30).ok
+    assert call(plat, "shared", "get", user="st").content == b"global value...."

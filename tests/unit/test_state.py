@@ -256,3 +256,16 @@ def test_changed_copies_beyond_the_tier_bound_are_dropped_oldest_first(store):
         state.write_offset(key, 6, 0, b"x")
         state.release()
     assert sorted(k for _, k in tier.values) == ["c"]
+
+
+def test_a_flush_drops_unpushed_copies_no_call_uses(store):
+    tier = LocalTier()
+    store.set("alice", "k", b"0123")
+    first = host_call(store, tier)
+    first.write_offset("k", 4, 0, b"XY")
+    first.release()
+    busy = host_call(store, tier)
+    busy.write_offset("held", 2, 0, b"h")
+    tier.clear()
+    assert host_call(store, tier).read("k") == b"0123"
+    assert busy.read("held") == b"h\x00"
