@@ -580,3 +580,32 @@ except OSError as exc:
 set_output(f"{outcome} {os.path.exists('/tmp/huge') and os.path.getsize('/tmp/huge')}")
 ''')
     assert result.output == b"No space left on device 0"  # created empty at open, no more
+
+
+def test_the_older_camel_case_api_and_chaining_by_index(platform):
+    result = platform.run('''
+from pyfaasm.core import (awaitCall, chainThisWithInput, getFunctionIdx, getInput, getState,
+                          setOutput, setState)
+
+def faasm_main():
+    if getFunctionIdx() == 0:
+        status = awaitCall(chainThisWithInput(2, b"abc"))
+        setOutput(b"main saw " + getState("older_k", 5) + b" status " + str(status).encode())
+    else:
+        setState("older_k", getInput().upper() + str(getFunctionIdx()).encode() + b"!")
+''')
+    assert result.output == b"main saw ABC2! status 0"
+
+
+def test_the_older_api_local_chaining_by_registered_index(platform):
+    result = platform.run('''
+from pyfaasm.core import (chainThisWithInput, registerFunction, setLocalChaining,
+                          setOutput)
+
+seen = []
+registerFunction(1, seen.append)
+setLocalChaining(True)
+chainThisWithInput(1, b"ran here")
+setOutput(seen[0])
+''')
+    assert result.output == b"ran here"

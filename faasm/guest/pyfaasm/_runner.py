@@ -43,6 +43,7 @@ def main():
     filename = head["filename"]
     entry = head.get("entry")
     sys.argv = list(head.get("argv") or [""])
+    core._idx = int(head.get("idx") or 0)
     core._input = payload[size:]
     module = None
     failure = None

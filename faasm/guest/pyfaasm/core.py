@@ -34,6 +34,10 @@ SHARED_ROOT = "/faasm:"
 SHARED_SCHEME = "faasm://"
 
 _input = b""
+#: This call's entry index (a call chained by index; 0 for a main call).
+_idx = 0
+#: Faasm's older local-chaining registry: index -> function (registerFunction).
+_registered = {}
 #: The last output set by this call (get_output returns it).
 _output = None
 #: Faasm's local modes, read from the environment on first use, or set by the function.
@@ -279,3 +283,61 @@ def _no_emulator(*args, **kwargs):
 
 
 set_emulator_message = set_emulator_status = get_emulator_async_response = _no_emulator
+
+
+# -- the older generation's camelCase API (pyfaasm of Faasm's first releases) -------
+def getFunctionIdx():
+    """This call's entry index: 0 for a main call, N for one chained with
+    chainThisWithInput(N, ...)."""
+    return _idx
+
+
+def setFunctionIdx(idx):
+    """Local input/output mode only, as in Faasm."""
+    global _idx
+    if not is_local_output():
+        raise RuntimeError("Should not be setting index in non-local input/output")
+    _idx = _int(idx, "idx")
+
+
+def registerFunction(idx, func):
+    """Local chaining: the function chainThisWithInput(idx, ...) runs in this call."""
+    _registered[_int(idx, "idx")] = func
+
+
+def clearRegisteredFunctions():
+    _registered.clear()
+
+
+def chainThisWithInput(function_idx, input_data=b""):
+    """A new call of this same function at index ``function_idx`` (which it reads with
+    getFunctionIdx()); returns its call ID. With local chaining, the registered
+    function runs here instead."""
+    function_idx = _int(function_idx, "function_idx")
+    if is_local_chaining():
+        _registered[function_idx](input_data)
+        return 0
+    return _request("chain_idx", _bytes(input_data, "input"), idx=function_idx)[0]["id"]
+
+
+def setInput(data):
+    """Local input/output mode only, as in Faasm."""
+    global _input
+    if not is_local_output():
+        raise RuntimeError("Should not be setting input in non-local input/output")
+    _input = _bytes(data, "input")
+
+
+getInput = get_input
+setOutput = write_output
+getOutput = get_output
+getState = read_state
+getStateOffset = read_state_offset
+setState = write_state
+setStateOffset = write_state_offset
+pushState = push_state
+pushStatePartial = push_state_partial
+pullState = pull_state
+awaitCall = await_call
+setLocalChaining = set_local_chaining
+setLocalInputOutput = set_local_input_output
