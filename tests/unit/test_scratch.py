@@ -30,14 +30,26 @@ def test_each_call_gets_an_empty_directory_emptied_at_the_end(tmp_path):
 def test_a_closed_call_no_longer_touches_its_old_directory(tmp_path):
     space = ScratchSpace(tmp_path, quota=4096)
     first = space.open(1)
-    assert first.check() is False and first.failure() is None
+    first.check()
+    assert first.failure() is None
     (first.path / "big").write_bytes(b"x" * 8192)
     first.close()
     assert first.failure() is not None
     second = space.open(2)
     (second.path / "kept").write_bytes(b"mine")
-    assert first.check() is False  # e.g. the watchdog's last look, after the end
+    first.check()  # e.g. the watchdog's last look, after the end
     assert (second.path / "kept").read_bytes() == b"mine"
+    second.close()
+
+
+def test_a_swapped_layout_is_not_taken_for_a_clean_one(tmp_path):
+    space = ScratchSpace(tmp_path, quota=1 << 20)
+    first = space.open(1)
+    os.rmdir(first.path / "tmp")  # as many entries as a clean directory, other names
+    (first.path / "leak").write_bytes(b"for the next call")
+    first.close()
+    second = space.open(2)
+    assert second.path == first.path and sorted(os.listdir(second.path)) == ["etc", "tmp"]
     second.close()
 
 
