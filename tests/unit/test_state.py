@@ -269,3 +269,15 @@ def test_a_flush_drops_unpushed_copies_no_call_uses(store):
     tier.clear()
     assert host_call(store, tier).read("k") == b"0123"
     assert busy.read("held") == b"h\x00"
+
+
+def test_the_host_tier_keeps_users_apart(store):
+    tier = LocalTier()
+    alice = host_call(store, tier)
+    alice.write_offset("k", 5, 0, b"alice")  # unpushed, in the shared tier
+    alice.release()
+    bob = CallState(store, "bob", time.monotonic() + 5, tier=tier)
+    assert bob.read("k") == b""
+    bob.write_offset("k", 3, 0, b"bob")
+    bob.release()
+    assert host_call(store, tier).read("k") == b"alice"
