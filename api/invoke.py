@@ -81,7 +81,7 @@ class Invoke:
         python = self.deps.functions.resolve(request.user, request.function, request.python)
         call = self.deps.records.issue(dict(
             user=request.user, function=request.function, input=request.input,
-            python=python, timeout=request.timeout))
+            python=python, timeout=request.timeout, cmdline=request.cmdline))
         sent = self.deps.queue.submit(call, sync=not request.is_async)
         if request.is_async:
             plain(resp, str(call.id))

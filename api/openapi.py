@@ -224,7 +224,7 @@ _ENCODING = {"type": "string", "enum": ["utf-8", "base64"]}
 _CALL_REPORT = {
     "type": "object",
     "required": ["id", "status", "output", "output_encoding", "stdout", "stdout_encoding",
-                 "error", "timings", "worker"],
+                 "stderr", "stderr_encoding", "error", "timings", "worker"],
     "properties": {
         "id": {"type": "integer", "minimum": 1},
         "user": {"type": ["string", "null"]},
@@ -234,6 +234,7 @@ _CALL_REPORT = {
                    "description": "QUEUED until a worker takes the call"},
         "output": _BYTES_FIELD, "output_encoding": _ENCODING,
         "stdout": _BYTES_FIELD, "stdout_encoding": _ENCODING,
+        "stderr": _BYTES_FIELD, "stderr_encoding": _ENCODING,
         "error": {"type": ["string", "null"], "description": "the failure's reason"},
         "timings": {"type": "object", "additionalProperties": {"type": "number"},
                     "description": "seconds spent in each phase (load, run, ...)"},

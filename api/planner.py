@@ -56,7 +56,7 @@ class Planner:
         try:
             calls = deps.records.issue_many(
                 [dict(user=m.user, function=m.function, input=m.input,
-                      python=kinds[(m.user, m.function, m.python)])
+                      python=kinds[(m.user, m.function, m.python)], cmdline=m.cmdline)
                  for m in batch.messages],
                 wanted=[m.id for m in batch.messages], extra={"app": app_id})
             deps.batches.save(app_id, batch.user, [

@@ -52,6 +52,8 @@ class Call:
     #: call is below it: chain budgets count per root (docs/CHAINING.md).
     root: int | None = None
     depth: int = 0
+    #: Faasm's ``cmdline``: the guest's argv after ``function.wasm``, split at spaces.
+    cmdline: str = ""
 
     @property
     def root_id(self) -> int:
@@ -65,7 +67,7 @@ class Call:
         msg = {"id": self.id, "user": self.user, "function": self.function,
                "input": b64encode(self.input)}
         for key in ("python", "idx", "entry", "func_ptr", "timeout", "parent", "root",
-                    "depth"):
+                    "depth", "cmdline"):
             value = getattr(self, key)
             if value:
                 msg[key] = value
@@ -78,7 +80,8 @@ class Call:
                    idx=int(msg.get("idx", 0)), entry=msg.get("entry"),
                    func_ptr=msg.get("func_ptr"),
                    timeout=msg.get("timeout"), parent=msg.get("parent"),
-                   root=msg.get("root"), depth=int(msg.get("depth", 0)))
+                   root=msg.get("root"), depth=int(msg.get("depth", 0)),
+                   cmdline=str(msg.get("cmdline") or ""))
 
 
 _compact_json = json.JSONEncoder(separators=(",", ":")).encode
@@ -93,7 +96,8 @@ class CallResult:
     #: Seconds spent in each phase ("load", "run", ...), for /status and benchmarks.
     timings: dict = field(default_factory=dict)
     worker: str = ""
-    #: Captured stderr: kept in the call's logs (faasm/calllog.py), not in its result.
+    #: Captured stderr: in the call's logs (faasm/calllog.py) and /status/{id} (when not
+    #: empty, it travels in the result), never in Faasm's plain answers.
     stderr: bytes = b""
     #: When the call started and ended running (epoch seconds; 0 if unknown).
     started: float = 0.0
@@ -111,6 +115,8 @@ class CallResult:
                    "timings": self.timings, "worker": self.worker}
         if self.started:
             message.update(started=self.started, finished=self.finished)
+        if self.stderr:
+            message["stderr"] = b64encode(self.stderr)
         return _compact_json(message)
 
     @classmethod
@@ -119,6 +125,7 @@ class CallResult:
             msg = json.loads(msg)
         return cls(output=b64decode(msg.get("output", "")),
                    stdout=b64decode(msg.get("stdout", "")),
+                   stderr=b64decode(msg.get("stderr", "")),
                    timings=msg.get("timings", {}), worker=msg.get("worker", ""),
                    started=msg.get("started", 0.0), finished=msg.get("finished", 0.0))
 
@@ -153,6 +160,7 @@ class InvokeRequest:
     python: bool | None = None  # None: decide by what is uploaded
     timeout: float | None = None
     call_id: int = 0
+    cmdline: str = ""
 
 
 def _flag(body: dict, key: str) -> bool:
@@ -229,4 +237,22 @@ def parse_invoke(body: bytes, max_timeout: float) -> InvokeRequest:
         payload = text.encode("utf-8", "surrogatepass")
     return InvokeRequest(RequestKind.CALL, user=user, function=function, input=payload,
                          is_async=_flag(data, "async"), python=python,
-                         timeout=parse_timeout(data.get("timeout"), max_timeout))
+                         timeout=parse_timeout(data.get("timeout"), max_timeout),
+                         cmdline=parse_cmdline(data.get("cmdline")))
+
+
+#: Longest ``cmdline`` accepted, characters.
+MAX_CMDLINE = 64 * 1024
+
+
+def parse_cmdline(value: object) -> str:
+    """Faasm's ``cmdline`` field: a string of space-separated arguments (may be absent)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest("Invalid cmdline: expected a string")
+    if len(value) > MAX_CMDLINE:
+        raise BadRequest(f"Invalid cmdline: longer than {MAX_CMDLINE} characters")
+    if "\x00" in value:
+        raise BadRequest("Invalid cmdline: contains a NUL character")
+    return value

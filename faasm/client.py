@@ -148,6 +148,7 @@ class CallReport:
     status: str  # QUEUED, RUNNING, SUCCESS or FAILED
     output: bytes = b""
     stdout: bytes = b""
+    stderr: bytes = b""
     error: str | None = None
     timings: dict = field(default_factory=dict)
     worker: str | None = None
@@ -173,7 +174,7 @@ class CallReport:
             return text.encode("utf-8", "surrogatepass")
 
         return cls(id=int(data["id"]), status=data["status"], output=decoded("output"),
-                   stdout=decoded("stdout"), error=data.get("error"),
+                   stdout=decoded("stdout"), stderr=decoded("stderr"), error=data.get("error"),
                    timings=data.get("timings") or {}, worker=data.get("worker"),
                    user=data.get("user"), function=data.get("function"),
                    submitted=data.get("submitted"), finished=data.get("finished"))

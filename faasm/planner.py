@@ -18,6 +18,7 @@ import json
 from dataclasses import dataclass, field
 from enum import IntEnum
 
+from faasm.calls import parse_cmdline
 from faasm.errors import BadRequest
 from faasm.names import check_name
 
@@ -159,6 +160,8 @@ class BatchMessage:
     #: The message's own fields, echoed in its result (user/function as sent).
     sent_user: str = ""
     sent_function: str = ""
+    #: The guest's argv after ``function.wasm`` (Faasm's ``cmdline``).
+    cmdline: str = ""
 
 
 @dataclass
@@ -193,7 +196,15 @@ def parse_message(data: dict) -> BatchMessage:
     return BatchMessage(id=_int32(_field(data, "id", default=0), "id"),
                         user=check_name(real_user, "user"),
                         function=check_name(real_function, "function"),
-                        input=payload, python=python, sent_user=user, sent_function=function)
+                        input=payload, python=python, sent_user=user, sent_function=function,
+                        cmdline=_cmdline(_field(data, "cmdline", default="")))
+
+
+def _cmdline(value) -> str:
+    try:
+        return parse_cmdline(value)
+    except BadRequest as exc:
+        raise BadRequest(f"Bad JSON in body's payload: {exc.reason}") from None
 
 
 def parse_batch(msg: PlannerMessage) -> Batch:

@@ -30,6 +30,7 @@ STATE_USER_LIMIT = GiB
 COMPILE_TIMEOUT = 60.0
 COMPILE_MEMORY = 2 * GiB
 SHARED_FILE_QUOTA = 256 * MiB
+SCRATCH_QUOTA = 64 * MiB
 
 
 def _env(name: str, help: str, default, parse=str, shown: str | None = None,
@@ -224,6 +225,14 @@ class Settings:
     compile_memory: int = _env(
         "COMPILE_MEMORY", "memory the upload API may spend compiling one wasm module, bytes "
         "(the upload is refused beyond: 413)", COMPILE_MEMORY, _positive(int))
+    scratch_quota: int = _env(
+        "SCRATCH_QUOTA", "bytes a call may write to its own scratch filesystem (its working "
+        "directory `/`, `/tmp`, `$HOME`; removed when the call ends); past it the call fails",
+        SCRATCH_QUOTA, _positive(int))
+    python_packages: str = _env(
+        "PYTHON_PACKAGES", "a host directory of extra pure-Python packages that Python "
+        "functions may import, seen read-only at /lib/python3.X/site-packages; empty = none",
+        "")
     chain_max_depth: int = _env(
         "CHAIN_MAX_DEPTH", "how deep a chain of calls may go below the request's first call "
         "(a call chained past it fails, and the first call's status says so; awaited calls "

@@ -2,9 +2,10 @@
 
 :class:`GlobalState` is the global tier, held in Redis: the upload API's
 ``/s/`` endpoints and every function of a user read and write the same
-values. :class:`CallState` is a call's local tier: its own copies of the
-values it touches, read and written through the host interface and moved to
-and from the global tier explicitly (push/pull), as in Faasm.
+values. :class:`LocalTier` is a worker process's local tier, one copy of
+each value shared by the calls that run there, read and written through the
+host interface and moved to and from the global tier explicitly (push/pull),
+as in Faasm; :class:`CallState` is what one call sees of both.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ from faasm.errors import BadRequest, CallTimedOut, LimitExceeded, NotFound, TooL
 from faasm.names import check_name
 from faasm.redisdb import available
 from faasm.settings import STATE_MAX_VALUE, STATE_USER_LIMIT, GiB
+
+#: Bytes of changed, unpushed copies a worker process keeps when no call uses them.
+LOCAL_TIER_BYTES = 512 * 1024 * 1024
 
 #: Stores ``ARGV[3..]`` (a whole value, or offset/bytes pairs written in place)
 #: unless the value would pass ``ARGV[1]`` bytes (-1) or the user's state
@@ -226,15 +230,20 @@ class GlobalState:
 
 @dataclass
 class LocalValue:
-    """A call's copy of one state value, and which slices of it changed."""
+    """A host's copy of one state value, and which slices of it changed."""
 
     data: bytearray
     dirty: list[tuple[int, int]] = field(default_factory=list)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: Changed here and not pushed since (kept across calls; never refreshed over).
+    modified: bool = False
+    #: Calls of this process using it now.
+    users: int = 0
 
     def mark_dirty(self, offset: int, length: int) -> None:
         if length > 0:
             self.dirty.append((offset, offset + length))
+            self.modified = True
 
     def dirty_ranges(self) -> list[tuple[int, int]]:
         """The dirty slices, merged."""
@@ -247,25 +256,100 @@ class LocalValue:
         return [(s, e) for s, e in merged]
 
 
-def _check_span(total_len: int, offset: int, length: int, what: str) -> None:
-    if total_len < 0 or offset < 0 or length < 0 or offset + length > total_len:
+class LocalTier:
+    """One worker process's local copies of state values, shared by all its calls
+    (Faasm's host tier): a value changed here (an offset write, a write through
+    ``faasmReadStatePtr``) and not pushed is what the next call on this process
+    sees. A clean copy (equal to what was last pulled or pushed) is refreshed from
+    the global value the first time each call touches it, so the upload API's and
+    other hosts' pushes are seen without a pull; a changed one is kept until it is
+    pushed or pulled over. Clean copies are dropped when no call uses them; changed
+    ones are kept up to ``max_bytes`` in all, the oldest dropped beyond (as a
+    restarted host would lose them).
+    """
+
+    def __init__(self, max_bytes: int = LOCAL_TIER_BYTES):
+        self.max_bytes = max_bytes
+        self.values: dict[tuple[str, str], LocalValue] = {}
+        self.lock = threading.Lock()
+
+    def take(self, user: str, key: str, pull) -> LocalValue:
+        """The shared copy for a call that starts using it: made or refreshed with
+        ``pull()`` (the global bytes, or None) unless it holds local changes."""
+        with self.lock:
+            local = self.values.get((user, key))
+            if local is None:
+                local = self.values[(user, key)] = LocalValue(bytearray())
+                local.modified = True  # not pulled yet: nobody refreshes it under us
+                fresh = True
+            else:
+                fresh = not local.modified
+            local.users += 1
+        if fresh:
+            try:
+                with local.lock:
+                    local.data[:] = pull() or b""
+                    local.dirty.clear()
+                    local.modified = False
+            except BaseException:
+                self.give_back(user, key, local)
+                raise
+        return local
+
+    def clear(self) -> None:
+        """Drop every copy no call is using, unpushed changes included (a flush)."""
+        with self.lock:
+            for name, value in list(self.values.items()):
+                if not value.users:
+                    del self.values[name]
+
+    def give_back(self, user: str, key: str, local: LocalValue) -> None:
+        """A call stopped using ``local``: drop it if clean and unused; keep the total small."""
+        with self.lock:
+            local.users = max(0, local.users - 1)
+            if self.values.get((user, key)) is not local or local.users:
+                return
+            if not local.modified:
+                del self.values[(user, key)]
+                return
+            total = sum(len(v.data) for v in self.values.values())
+            for name, value in list(self.values.items()):  # oldest first
+                if total <= self.max_bytes:
+                    break
+                if not value.users:
+                    del self.values[name]
+                    total -= len(value.data)
+
+
+def _check_span(size: int, offset: int, length: int, what: str) -> None:
+    if size < 0 or offset < 0 or length < 0 or offset + length > size:
         raise BadRequest(f"{what}: slice [{offset}, {offset}+{length}) is outside the "
-                         f"value's {total_len} bytes")
+                         f"value's {size} bytes")
 
 
 class CallState:
-    """The local tier of one call: copies of its user's state values.
+    """What one call sees of its user's state: the process's local copies (a
+    :class:`LocalTier`; without one, the call has copies of its own) and the
+    global values.
 
     ``deadline`` (a time.monotonic() value) bounds how long a global lock may
     be waited for; global locks still held when the call ends are released.
-    The copies together may hold at most the store's ``call_memory`` bytes
-    (a pull or a size past it fails the call: LimitExceeded).
+    The copies the call uses together may hold at most the store's
+    ``call_memory`` bytes (a pull or a size past it fails the call:
+    LimitExceeded).
+
+    A ``total_len`` names the size a value is made with: a value already
+    bigger keeps its size (a read of its first bytes reads them), a smaller
+    one is zero-padded to it, as in Faasm.
     """
 
-    def __init__(self, store: GlobalState, user: str, deadline: float):
+    def __init__(self, store: GlobalState, user: str, deadline: float,
+                 tier: LocalTier | None = None):
         self.store = store
         self.user = user
         self.deadline = deadline
+        self.tier = tier if tier is not None else LocalTier()
+        #: The local copies this call uses, by key.
         self.values: dict[str, LocalValue] = {}
         self._global_locks: dict[str, redis.lock.Lock] = {}
 
@@ -294,14 +378,28 @@ class CallState:
             raise LimitExceeded(exc.reason) from None
 
     # -- local copies ------------------------------------------------------
-    def value(self, key: str, total_len: int | None = None) -> LocalValue:
-        """The local copy, pulled on first use (a missing value is empty), sized
-        to at least ``total_len`` when given."""
+    def _take(self, key: str, pull: bool = True) -> LocalValue:
+        """The call's local copy of ``key``: the tier's, pulled on this call's first use
+        unless it holds local changes (or, with ``pull`` False, emptied instead)."""
         local = self.values.get(key)
         if local is None:
-            local = self.values[key] = LocalValue(bytearray(self._pull(key) or b""))
+            check_name(key, "key")
+            local = self.tier.take(self.user, key,
+                                   (lambda: self._pull(key)) if pull else (lambda: None))
+            self.values[key] = local
+            if self.held() > self.store.call_memory:  # a copy changed by earlier calls
+                raise LimitExceeded(
+                    f"state {key}: {len(local.data)} bytes would take the call's state copies "
+                    f"past its {self.store.call_memory} byte memory limit (FAASM_MEMORY_LIMIT)")
+        return local
+
+    def value(self, key: str, total_len: int | None = None) -> LocalValue:
+        """The local copy (pulled on this call's first use unless it holds local
+        changes; a missing value is empty), sized to at least ``total_len``."""
+        local = self._take(key)
         if total_len is not None:
-            _check_span(total_len, 0, 0, f"state {key}")
+            if total_len < 0:
+                raise BadRequest(f"state {key}: a value's size cannot be {total_len}")
             if len(local.data) < total_len:
                 self._hold(key, total_len)
                 local.data.extend(bytes(total_len - len(local.data)))
@@ -314,22 +412,22 @@ class CallState:
         return bytes(self.value(key).data)
 
     def read_offset(self, key: str, total_len: int, offset: int, length: int) -> bytes:
-        _check_span(total_len, offset, length, f"read of state {key}")
-        return bytes(self.value(key, total_len).data[offset:offset + length])
+        local = self.value(key, total_len)
+        _check_span(len(local.data), offset, length, f"read of state {key}")
+        return bytes(local.data[offset:offset + length])
 
     def write(self, key: str, data: bytes) -> None:
         """Set the whole value, locally and globally."""
+        local = self._take(key, pull=False)
         self._hold(key, len(data))
         self.store.set(self.user, key, data)
-        local = self.values.get(key)
-        if local is None:
-            local = self.values[key] = LocalValue(bytearray())
         local.data[:] = data
         local.dirty.clear()
+        local.modified = False
 
     def write_offset(self, key: str, total_len: int, offset: int, data: bytes) -> None:
-        _check_span(total_len, offset, len(data), f"write to state {key}")
         local = self.value(key, total_len)
+        _check_span(len(local.data), offset, len(data), f"write to state {key}")
         local.data[offset:offset + len(data)] = data
         local.mark_dirty(offset, len(data))
 
@@ -338,14 +436,16 @@ class CallState:
         local.mark_dirty(0, len(local.data))
 
     def flag_offset_dirty(self, key: str, total_len: int, offset: int, length: int) -> None:
-        _check_span(total_len, offset, length, f"dirty flag on state {key}")
-        self.value(key, total_len).mark_dirty(offset, length)
+        local = self.value(key, total_len)
+        _check_span(len(local.data), offset, length, f"dirty flag on state {key}")
+        local.mark_dirty(offset, length)
 
     # -- moving between tiers ---------------------------------------------
     def push(self, key: str) -> None:
         local = self.value(key)
         self.store.set(self.user, key, local.data)
         local.dirty.clear()
+        local.modified = False
 
     def push_partial(self, key: str) -> None:
         local = self.value(key)
@@ -354,14 +454,20 @@ class CallState:
             self.store.set_ranges(self.user, key,
                                   [(s, bytes(local.data[s:e])) for s, e in ranges])
         local.dirty.clear()
+        local.modified = False
 
     def pull(self, key: str, total_len: int | None = None) -> None:
-        pulled = self._pull(key)
-        local = self.values.get(key)
-        if local is None:
-            local = self.values[key] = LocalValue(bytearray())
+        local = self._take(key, pull=False)
+        kept = bytes(local.data)
+        local.data[:] = b""  # the room for the pull is the call's memory without it
+        try:
+            pulled = self._pull(key)
+        except BaseException:
+            local.data[:] = kept
+            raise
         local.data[:] = pulled or b""
         local.dirty.clear()
+        local.modified = False
         if total_len is not None:
             self.value(key, total_len)
 
@@ -410,6 +516,11 @@ class CallState:
             raise BadRequest(f"local lock on state {key} is not held") from None
 
     def release(self) -> None:
-        """End of call: release every global lock still held."""
-        for key in list(self._global_locks):
-            self.unlock_global(key)
+        """End of call: release every global lock still held, and the local copies."""
+        try:
+            for key in list(self._global_locks):
+                self.unlock_global(key)
+        finally:
+            for key, local in self.values.items():
+                self.tier.give_back(self.user, key, local)
+            self.values = {}

@@ -229,15 +229,16 @@ class CallQueue:
     def report(self, call_id: int) -> dict:
         """The call's outcome as JSON-ready fields, for ``GET /status/{id}``.
 
-        ``output`` and ``stdout`` are text when they are UTF-8, else base64
-        (``output_encoding``/``stdout_encoding`` say which); ``timings`` and
-        ``worker`` come from the stored result, ``finished`` is when the
+        ``output``, ``stdout`` and ``stderr`` are text when they are UTF-8, else
+        base64 (``output_encoding``, ``stdout_encoding``, ``stderr_encoding`` say
+        which); ``timings`` and ``worker`` come from the stored result, ``finished`` is when the
         result was stored (ISO 8601, UTC).
         """
         result = AsyncResult(str(call_id), app=self.app)
         status, outcome = self._outcome(call_id, result, raise_failure=False)
         report = {"status": status.value, "output": "", "output_encoding": "utf-8",
-                  "stdout": "", "stdout_encoding": "utf-8", "error": None,
+                  "stdout": "", "stdout_encoding": "utf-8",
+                  "stderr": "", "stderr_encoding": "utf-8", "error": None,
                   "timings": {}, "worker": None, "finished": None}
         if status in (CallStatus.QUEUED, CallStatus.RUNNING):
             return report
@@ -247,7 +248,7 @@ class CallQueue:
         if status is CallStatus.FAILED:
             report["error"] = outcome
             return report
-        for name in ("output", "stdout"):
+        for name in ("output", "stdout", "stderr"):
             report[name], report[f"{name}_encoding"] = _text_or_base64(getattr(outcome, name))
         report.update(timings=outcome.timings, worker=outcome.worker or None)
         return report

@@ -11,13 +11,15 @@ from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
 from faasm.runtime import host
-from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
-                                write_output_to)
+from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, CStringArray, Exports,
+                                call_entry, set_argv, set_env, write_output_to)
 from faasm.runtime.engine import engine_key, get_engine, pool_slots
+from faasm.runtime.environment import ARGV0, guest_argv, guest_env
 from faasm.runtime.host.stdio import StreamCapture
 from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
+from faasm.runtime.scratch import ScratchSpace
 from faasm.settings import Settings
 from faasm.storage import Storage
 from faasm.storage.artifacts import Artifacts, host_secret
@@ -25,6 +27,13 @@ from faasm.storage.artifacts import Artifacts, host_secret
 TRUNCATED = StreamCapture.MARKER
 #: Guest name of the shared-files directory: C's fopen("faasm://x") opens x in it.
 SHARED_PREOPEN = "faasm:"
+#: Guest names of the call's scratch directory (its working directory) and of /etc.
+SCRATCH_PREOPEN, ETC_PREOPEN = "/", "/etc"
+#: Every wasm call's environment variables (faasm.runtime.environment), and the argv of
+#: a call without a cmdline, as C arrays built once.
+_ENV = sorted(guest_env(python=False).items())
+GUEST_ENV = (CStringArray([k for k, _ in _ENV]), CStringArray([v for _, v in _ENV]))
+PLAIN_ARGV = CStringArray([ARGV0])
 
 
 class WasmRuntime:
@@ -43,6 +52,7 @@ class WasmRuntime:
                                    self.linkers.__getitem__, known_import, artifacts)
         self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.ticker = EpochTicker(self.engine)
+        self.scratch = ScratchSpace(settings.data_dir / "scratch", settings.scratch_quota)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
     def flush(self) -> None:
@@ -65,9 +75,16 @@ class WasmRuntime:
             store.set_epoch_deadline(limits.deadline_ticks())
         # Otherwise the worker's pool process is killed at the limit (workers/app.py).
         wasi = wasmtime.WasiConfig()
-        wasi.argv = [call.function]
-        memfds = mount = None
+        if call.cmdline:
+            wasi.argv = guest_argv(call)
+        else:
+            set_argv(wasi, PLAIN_ARGV)
+        set_env(wasi, *GUEST_ENV)
+        memfds = mount = scratch = None
         if loaded.uses_files:
+            scratch = self.scratch.open(call.id)
+            wasi.preopen_dir(str(scratch.path), SCRATCH_PREOPEN)
+            wasi.preopen_dir(str(self.scratch.etc), ETC_PREOPEN, fs_mutable=False)
             mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
             wasi.preopen_dir(str(mount.path), SHARED_PREOPEN)
             memfds = self._take_memfds()
@@ -89,6 +106,14 @@ class WasmRuntime:
                 # What the call printed before it failed goes to its logs.
                 exc.stdout, exc.stderr = stdout.take(limits.stdout), stderr.take(limits.stdout)
                 raise
+            finally:
+                if scratch is not None:
+                    scratch.close()
+            if scratch is not None and scratch.failure() is not None:
+                failure = scratch.failure()
+                failure.stdout, failure.stderr = (stdout.take(limits.stdout),
+                                                  stderr.take(limits.stdout))
+                raise failure
             if mount is not None:
                 mount.commit()  # remote storage: write back the files the call changed
             finished = time.perf_counter()
@@ -96,8 +121,16 @@ class WasmRuntime:
             if ctx.output_truncated:
                 output += TRUNCATED % limits.output
             return CallResult(output=output, stdout=stdout.take(limits.stdout),
-                              timings={"load": loaded_at - started, "run": finished - loaded_at},
-                              stderr=stderr.take(limits.stdout))
+                              stderr=stderr.take(limits.stdout),
+                              timings={"load": loaded_at - started, "run": finished - loaded_at})
+        except CallFailed as exc:
+            failure = scratch.failure() if scratch is not None else None
+            if failure is not None and failure.reason != exc.reason:
+                # The quota is the cause of whatever the guest did next.
+                failure.stdout = getattr(exc, "stdout", b"")
+                failure.stderr = getattr(exc, "stderr", b"")
+                raise failure from None
+            raise
         finally:
             host.pop()
             ctx.close()

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from faasm.buckets import Buckets
 from faasm.chaining import Chaining
 from faasm.files import CallFiles
-from faasm.state import GlobalState
+from faasm.state import GlobalState, LocalTier
 
 
 @dataclass
@@ -17,3 +17,5 @@ class Services:
     chaining: Chaining | None = None
     #: Buckets behind the __faasm_s3_* calls.
     buckets: Buckets | None = None
+    #: This process's local state tier, shared by its calls.
+    local_state: LocalTier = field(default_factory=LocalTier)

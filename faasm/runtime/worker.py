@@ -41,6 +41,7 @@ class CallRunner:
         services = Services(state=GlobalState.from_settings(client, settings),
                             files=CallFiles(storage), chaining=self.chaining,
                             buckets=Buckets(storage, quota=settings.shared_file_quota))
+        self.services = services
         self.wasm = WasmRuntime(settings, storage, services)
         self.python = PythonRuntime(settings, storage, services)
         self.python.prewarm(background=True)
@@ -85,4 +86,6 @@ class CallRunner:
         return "run"
 
     def flush(self) -> None:
+        """Drop cached modules and files, and the local state tier (as Faasm's flush)."""
         self.wasm.flush()
+        self.services.local_state.clear()

@@ -128,8 +128,10 @@ def outside_bob(plat) -> dict[str, bytes | str]:
     found = {}
     bob = storage(plat) / "shared" / "bob"
     for dirpath, dirs, files in os.walk(plat.data_dir):
-        # Logs, and a fileserver worker's own cache (its mirror follows every sync).
-        if Path(dirpath) == bob or {"logs", "cache"} & set(Path(dirpath).parts):
+        # Logs, a fileserver worker's own cache (its mirror follows every sync), and the
+        # worker processes' scratch directories (made per call, tested as an attacker in
+        # test_runtime_environment.py).
+        if Path(dirpath) == bob or {"logs", "cache", "scratch"} & set(Path(dirpath).parts):
             dirs[:] = []
             continue
         for name in files + [d for d in dirs if os.path.islink(os.path.join(dirpath, d))]:

@@ -290,9 +290,10 @@ print(int(np.arange(10).sum()), np.__version__ > "1")
 
 
 @pytest.mark.parametrize("source", [
-    "open('/etc/passwd').read()",
-    "open('faasm://../../../../etc/passwd').read()",
-    "import os; os.listdir('/')",
+    "open('faasm://../../../../etc/shadow').read()",
+    "open('/etc/shadow').read()",
+    "open('/../../../../../etc/shadow').read()",
+    "open('/usr/local/lib/../../../etc/shadow').read()",
     "import socket; socket.socket()",
     "import socket; socket.create_connection(('127.0.0.1', 6379))",
     "import subprocess; subprocess.run(['ls'])",
@@ -352,3 +353,262 @@ def test_runtime_survives_failures(platform):
         with pytest.raises(CallFailed):
             platform.run(source, timeout=0.5)
     assert platform.run("print('still here')").stdout == b"still here\n"
+
+
+# -- the runtime environment: a call's own filesystem, Faasm's environment ---------
+def test_own_filesystem_cwd_tmp_and_etc(platform):
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+open("here.txt", "w").write("in cwd")
+os.makedirs("/tmp/a/b")
+open("/tmp/a/b/c.txt", "w").write("in tmp")
+os.rename("/tmp/a", "/tmp/z")
+hosts = open("/etc/hosts").read()
+passwd = open("/etc/passwd").read()
+lib = os.path.isdir("/lib/python3.15")
+set_output("|".join([os.getcwd(), ",".join(sorted(os.listdir("/"))), open("here.txt").read(),
+                     open("/tmp/z/b/c.txt").read(), str("localhost" in hosts),
+                     passwd.split(":")[0], str(os.isatty(1)), str(lib)]))
+''')
+    assert result.output == b"/|etc,here.txt,lib,tmp|in cwd|in tmp|True|root|False|True"
+
+
+def test_etc_and_lib_are_read_only(platform):
+    result = platform.run('''
+import errno
+from pyfaasm.core import set_output
+refused = []
+for path in ("/etc/hosts", "/etc/new", "/lib/python3.15/x.py"):
+    try:
+        open(path, "w").write("evil")
+    except OSError as exc:
+        refused.append(errno.errorcode[exc.errno])
+set_output(",".join(refused))
+''')
+    assert result.output == b"EROFS,EROFS,EROFS"
+
+
+def test_nothing_a_call_writes_reaches_the_next_call(platform):
+    platform.run('open("/tmp/left.txt", "w").write("x"); open("mine.txt", "w").write("y")')
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+set_output(",".join(sorted(os.listdir("/tmp")) + sorted(os.listdir("/"))))
+''')
+    assert result.output == b"etc,lib,tmp"
+
+
+def test_scratch_is_bounded(platform, monkeypatch):
+    result = platform.run('''
+from pyfaasm.core import set_output
+block = b"x" * (1 << 20)
+written = 0
+try:
+    for i in range(100):
+        with open(f"/tmp/f{i}", "wb") as f:
+            f.write(block)
+        written += 1
+except OSError as exc:
+    set_output(f"{written} {exc.strerror}")
+''')
+    written, reason = result.output.decode().split(" ", 1)
+    assert int(written) == 64 and reason == "No space left on device"  # the 64 MiB default
+
+
+def test_links_are_refused(platform):
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+out = []
+open("a", "w").write("a")
+for make in (lambda: os.symlink("/etc/passwd", "s"), lambda: os.link("a", "b")):
+    try:
+        make()
+        out.append("made")
+    except OSError:
+        out.append("refused")
+set_output(",".join(out))
+''')
+    assert result.output == b"refused,refused"
+
+
+def test_sys_argv_comes_from_cmdline(platform):
+    result = platform.run("import sys\nfrom pyfaasm.core import set_output\n"
+                          "set_output('|'.join(sys.argv))", cmdline="-n 3")
+    assert result.output == b"function.wasm|-n|3"
+
+
+def test_faasm_environment_variables(platform):
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+names = ("PYTHONWASM", "PYTHONHASHSEED", "LANG", "TMPDIR", "HOME", "PYTHON_LOCAL_CHAINING")
+set_output(",".join(f"{n}={os.environ.get(n)}" for n in names))
+''')
+    assert result.output == (b"PYTHONWASM=1,PYTHONHASHSEED=0,LANG=en_GB.UTF-8,TMPDIR=/tmp,"
+                             b"HOME=/,PYTHON_LOCAL_CHAINING=None")
+
+
+def test_stderr_is_captured_apart(platform):
+    result = platform.run('import sys\nprint("out")\nprint("err", file=sys.stderr)')
+    assert result.stdout == b"out\n" and result.stderr == b"err\n"
+
+
+# -- faasm_main's return code and pyfaasm's other modules ---------------------------
+@pytest.mark.parametrize("returned, reason", [("1", "Function returned 1"),
+                                              ("-3", "Function returned -3"),
+                                              ("True", "Function returned True")])
+def test_non_zero_return_fails_the_call(platform, returned, reason):
+    with pytest.raises(CallFailed, match=f"^{reason}$"):
+        platform.run(f"def faasm_main():\n    print('ran')\n    return {returned}\n")
+
+
+@pytest.mark.parametrize("returned", ["0", "None", "'text'", "False"])
+def test_zero_or_non_integer_return_succeeds(platform, returned):
+    assert platform.run(f"def faasm_main():\n    return {returned}\n").output == b""
+
+
+def test_chained_entry_return_code_fails_the_child(platform):
+    result = platform.run('''
+from pyfaasm.core import chain, await_call, set_output
+
+def child(data):
+    return 2 if data == b"fail" else 0
+
+def faasm_main():
+    ok, bad = chain(child, b"fine"), chain(child, b"fail")
+    set_output(f"{await_call(ok)} {await_call(bad)}")
+''')
+    assert result.output == b"0 1"
+
+
+def test_get_output_get_state_size_and_local_modes(platform):
+    platform.state.set("u", "sized", b"12345")
+    result = platform.run('''
+from pyfaasm import core, config, objects
+from pyfaasm.core import (get_output, get_state_size, set_local_chaining,
+                          set_local_input_output, write_output, chain, await_call)
+
+seen = []
+
+def helper(data):
+    seen.append(data)
+
+def faasm_main():
+    assert get_output() is None
+    set_local_input_output(True)
+    write_output(b"kept here only")
+    local = get_output()
+    set_local_input_output(False)
+    set_local_chaining(True)
+    status = await_call(chain(helper, b"ran inline"))
+    write_output(b"|".join([local, str(get_state_size("sized")).encode(), seen[0],
+                            str(status).encode(), config.RESULT_MATRIX_KEY.encode(),
+                            objects.Dictionary.__name__.encode()]))
+''')
+    assert result.output == b"kept here only|5|ran inline|0|result_matrix|Dictionary"
+
+
+def test_emulator_functions_say_what_they_are(platform):
+    with pytest.raises(CallFailed, match="emulator functions only exist in its native test"):
+        platform.run("from pyfaasm.core import set_emulator_message\nset_emulator_message('{}')")
+
+
+def test_matrix_multiplication_over_state(platform):
+    """pyfaasm.matrix multiplies two 8x8 matrices, whole and split once (8 chained
+    products, each a call that imports numpy)."""
+    source = '''
+import numpy as np
+import pyfaasm.matrix as mat
+from pyfaasm.config import MatrixConf, RESULT_MATRIX_KEY, SUBMATRICES_KEY_A, SUBMATRICES_KEY_B
+from pyfaasm.core import read_state, set_output, get_input
+
+def distributed_divide_and_conquer(input_bytes):
+    mat.distributed_divide_and_conquer(input_bytes)
+
+def faasm_main():
+    size, splits = 8, int(get_input() or b"2")
+    a = np.arange(size * size, dtype=np.float32).reshape(size, size) / 7
+    b = (np.arange(size * size, dtype=np.float32).reshape(size, size) % 5) - 2
+    conf = MatrixConf(size, splits)
+    mat.write_matrix_params_to_state(size, splits)
+    mat.subdivide_matrix_into_state(conf, a, SUBMATRICES_KEY_A)
+    mat.subdivide_matrix_into_state(conf, b, SUBMATRICES_KEY_B)
+    assert np.array_equal(mat.reconstruct_matrix_from_submatrices(conf, SUBMATRICES_KEY_A), a)
+    mat.divide_and_conquer()
+    got = np.frombuffer(read_state(RESULT_MATRIX_KEY, conf.bytes_per_matrix), np.float32)
+    diff = float(np.abs(got.reshape(size, size) - a @ b).max())
+    set_output(str(diff < 1e-3) if diff < 1e-3 else f"max difference {diff}")
+'''
+    for splits in (b"0", b"1"):
+        assert platform.run(source, input=splits).output == b"True"
+
+
+def test_configured_packages_are_importable_and_read_only(warm, storage, tmp_path):
+    packages = tmp_path / "site"
+    (packages / "greeting").mkdir(parents=True)
+    (packages / "greeting" / "__init__.py").write_text("WORD = 'hello from a package'\n")
+    settings = Settings().replace(python_cache_path=CACHE, python_packages=str(packages))
+    runtime = PythonRuntime(settings, storage)
+    Functions(storage).put_python("u", "pkg", b'''
+import errno
+import greeting
+from pyfaasm.core import set_output
+try:
+    open("/lib/python3.15/site-packages/greeting/evil.py", "w")
+    refused = "written"
+except OSError as exc:
+    refused = errno.errorcode[exc.errno]
+set_output(f"{greeting.WORD}|{greeting.__file__}|{refused}")
+''')
+    result = runtime.execute(Call(id=1, user="u", function="pkg", python=True))
+    word, where, refused = result.output.decode().split("|")
+    assert (word, where) == ("hello from a package",
+                             "/lib/python3.15/site-packages/greeting/__init__.py")
+    assert refused in ("EROFS", "EPERM", "EACCES"), refused
+    assert sorted(p.name for p in packages.rglob("*")) == ["__init__.py", "greeting"]
+
+
+def test_one_huge_file_is_refused_and_nothing_is_kept(platform):
+    result = platform.run('''
+import os
+from pyfaasm.core import set_output
+try:
+    with open("/tmp/huge", "wb") as f:
+        f.write(b"x" * (100 << 20))
+    outcome = "kept"
+except OSError as exc:
+    outcome = exc.strerror
+set_output(f"{outcome} {os.path.exists('/tmp/huge') and os.path.getsize('/tmp/huge')}")
+''')
+    assert result.output == b"No space left on device 0"  # created empty at open, no more
+
+
+def test_the_older_camel_case_api_and_chaining_by_index(platform):
+    result = platform.run('''
+from pyfaasm.core import (awaitCall, chainThisWithInput, getFunctionIdx, getInput, getState,
+                          setOutput, setState)
+
+def faasm_main():
+    if getFunctionIdx() == 0:
+        status = awaitCall(chainThisWithInput(2, b"abc"))
+        setOutput(b"main saw " + getState("older_k", 5) + b" status " + str(status).encode())
+    else:
+        setState("older_k", getInput().upper() + str(getFunctionIdx()).encode() + b"!")
+''')
+    assert result.output == b"main saw ABC2! status 0"
+
+
+def test_the_older_api_local_chaining_by_registered_index(platform):
+    result = platform.run('''
+from pyfaasm.core import (chainThisWithInput, registerFunction, setLocalChaining,
+                          setOutput)
+
+seen = []
+registerFunction(1, seen.append)
+setLocalChaining(True)
+chainThisWithInput(1, b"ran here")
+setOutput(seen[0])
+''')
+    assert result.output == b"ran here"

@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from faasm.errors import BadRequest, CallTimedOut, LimitExceeded, TooLarge
-from faasm.state import CallState, GlobalState
+from faasm.state import CallState, GlobalState, LocalTier
 
 
 @pytest.fixture
@@ -184,3 +184,100 @@ def test_a_calls_copies_count_against_its_memory(redis_url):
         state.pull("d")  # fetched only if it fits: it does not cross the wire
     state.pull("a")  # pulling again replaces its own copy: no more held
     assert state.held() == 300
+
+
+# -- the host's local tier, shared by the calls of a worker process ------------------
+def host_call(store, tier, **kwargs):
+    return CallState(store, "alice", time.monotonic() + 5, tier=tier, **kwargs)
+
+
+def test_local_changes_are_seen_by_the_next_call_on_the_host(store):
+    tier = LocalTier()
+    store.set("alice", "k", b"0123")
+    first = host_call(store, tier)
+    first.write_offset("k", 4, 0, b"AB")  # local, not pushed
+    first.release()
+    second = host_call(store, tier)
+    assert second.read("k") == b"AB23" and store.get("alice", "k") == b"0123"
+    second.push("k")
+    second.release()
+    assert store.get("alice", "k") == b"AB23"
+
+
+def test_clean_copies_follow_the_global_value(store):
+    tier = LocalTier()
+    store.set("alice", "k", b"v1")
+    first = host_call(store, tier)
+    assert first.read("k") == b"v1"
+    first.release()
+    assert tier.values == {}  # clean and unused: not kept
+    store.set("alice", "k", b"v2")
+    assert host_call(store, tier).read("k") == b"v2"
+
+
+def test_a_pulled_copy_replaces_local_changes(store):
+    tier = LocalTier()
+    store.set("alice", "k", b"0123")
+    first = host_call(store, tier)
+    first.write_offset("k", 4, 0, b"XY")
+    first.release()
+    second = host_call(store, tier)
+    second.pull("k")
+    assert second.read("k") == b"0123"
+
+
+def test_a_smaller_size_reads_the_start_of_a_bigger_value(store):
+    store.set("alice", "k", b"0123456789")
+    state = call_state(store)
+    assert state.read_offset("k", 4, 4, 4) == b"4567"
+    assert state.read_offset("k", 2, 0, 10) == b"0123456789"
+    assert state.size("k") == 10
+    with pytest.raises(BadRequest, match="outside the value's 10 bytes"):
+        state.read_offset("k", 4, 8, 4)
+
+
+def test_copies_changed_by_earlier_calls_count_against_the_memory(redis_url):
+    store = GlobalState(redis.Redis.from_url(redis_url), f"test-{uuid.uuid4().hex[:8]}",
+                        max_value=1000, user_limit=10_000, call_memory=300)
+    tier = LocalTier()
+    first = host_call(store, tier)
+    first.write_offset("big", 200, 0, b"x")  # changed, not pushed: kept by the tier
+    first.release()
+    second = host_call(store, tier)
+    second.write_offset("other", 150, 0, b"y")
+    with pytest.raises(LimitExceeded, match="300 byte memory limit"):
+        second.read("big")
+
+
+def test_changed_copies_beyond_the_tier_bound_are_dropped_oldest_first(store):
+    tier = LocalTier(max_bytes=10)
+    for key in ("a", "b", "c"):
+        state = host_call(store, tier)
+        state.write_offset(key, 6, 0, b"x")
+        state.release()
+    assert sorted(k for _, k in tier.values) == ["c"]
+
+
+def test_a_flush_drops_unpushed_copies_no_call_uses(store):
+    tier = LocalTier()
+    store.set("alice", "k", b"0123")
+    first = host_call(store, tier)
+    first.write_offset("k", 4, 0, b"XY")
+    first.release()
+    busy = host_call(store, tier)
+    busy.write_offset("held", 2, 0, b"h")
+    tier.clear()
+    assert host_call(store, tier).read("k") == b"0123"
+    assert busy.read("held") == b"h\x00"
+
+
+def test_the_host_tier_keeps_users_apart(store):
+    tier = LocalTier()
+    alice = host_call(store, tier)
+    alice.write_offset("k", 5, 0, b"alice")  # unpushed, in the shared tier
+    alice.release()
+    bob = CallState(store, "bob", time.monotonic() + 5, tier=tier)
+    assert bob.read("k") == b""
+    bob.write_offset("k", 3, 0, b"bob")
+    bob.release()
+    assert host_call(store, tier).read("k") == b"alice"

@@ -13,9 +13,12 @@ input, the entry point), then runs it:
   so its top-level code (``if __name__ == "__main__":`` blocks included) is
   the function.
 
-Return values are ignored: the output is what ``set_output`` set. What the
-function prints is the call's stdout. ``sys.exit(0)`` (or ``None``) ends the
-call successfully; any other exit status or an uncaught exception fails it:
+The output is what ``set_output`` set. An entry point's return value is its
+return code, as in Faasm: ``None`` or ``0`` succeed, any other integer (a
+``bool`` included) fails the call with "Function returned N"; other values
+are ignored. What the function prints is the call's stdout. ``sys.exit(0)``
+(or ``None``) ends the call successfully; any other exit status or an
+uncaught exception fails it:
 the host gets a one-line reason (``Uncaught ZeroDivisionError: division by
 zero (u/f.py, line 3, in faasm_main)``) and the full traceback, which is
 also printed to stderr.
@@ -39,6 +42,8 @@ def main():
     size = head["source_len"]
     filename = head["filename"]
     entry = head.get("entry")
+    sys.argv = list(head.get("argv") or [""])
+    core._idx = int(head.get("idx") or 0)
     core._input = payload[size:]
     module = None
     failure = None
@@ -83,10 +88,9 @@ def _run_entry(namespace, name, filename, with_input=True):
     code = getattr(target, "__code__", None)
     if code is not None and code.co_argcount == 0 and not code.co_flags & 0x04:  # no *args
         with_input = False
-    if with_input:
-        target(core._input)
-    else:
-        target()
+    returned = target(core._input) if with_input else target()
+    if isinstance(returned, int) and returned != 0:
+        return (f"Function returned {returned!r}", "", False)
     return None
 
 

@@ -22,16 +22,26 @@ absolute form, which works whatever the working directory.
 """
 
 import json
+import os
 
 import _host
 
-#: Faasm's pyfaasm flag: chained calls are real calls here, never run in-process.
+#: Faasm's pyfaasm flag: chained calls are real calls here, never run in-process
+#: (unless the function turns on local chaining itself, see set_local_chaining).
 PYTHON_LOCAL_CHAINING = False
 #: Where the shared files are mounted in the sandbox (``faasm://x`` is ``/faasm:/x``).
 SHARED_ROOT = "/faasm:"
 SHARED_SCHEME = "faasm://"
 
 _input = b""
+#: This call's entry index (a call chained by index; 0 for a main call).
+_idx = 0
+#: Faasm's older local-chaining registry: index -> function (registerFunction).
+_registered = {}
+#: The last output set by this call (get_output returns it).
+_output = None
+#: Faasm's local modes, read from the environment on first use, or set by the function.
+_env_flags = {}
 #: The running function's module namespace, set by the entry runner (chain checks names in it).
 _functions = {}
 
@@ -74,6 +84,36 @@ def _int(value, what):
     return value
 
 
+# -- Faasm's local modes ---------------------------------------------------------
+def get_env_bool(name):
+    """Whether the environment variable ``name`` is set non-empty (cached, as Faasm does)."""
+    if name not in _env_flags:
+        _env_flags[name] = bool(os.environ.get(name))
+    return _env_flags[name]
+
+
+def set_env_bool(name, value):
+    _env_flags[name] = value
+
+
+def is_local_chaining():
+    """Whether chain() runs the function in this call instead of as a new call."""
+    return get_env_bool("PYTHON_LOCAL_CHAINING")
+
+
+def is_local_output():
+    """Whether write_output() only keeps the output here instead of setting the call's."""
+    return get_env_bool("PYTHON_LOCAL_OUTPUT")
+
+
+def set_local_chaining(value):
+    set_env_bool("PYTHON_LOCAL_CHAINING", value)
+
+
+def set_local_input_output(value):
+    set_env_bool("PYTHON_LOCAL_OUTPUT", value)
+
+
 # -- input and output ---------------------------------------------------------
 def get_input_len():
     """Size of this call's input, in bytes."""
@@ -92,10 +132,19 @@ def get_input():
 
 def write_output(data):
     """Set this call's output bytes (the last value set wins)."""
-    _request("output", _bytes(data, "output"))
+    global _output
+    data = _bytes(data, "output")
+    _output = data
+    if not is_local_output():
+        _request("output", data)
 
 
 set_output = write_output
+
+
+def get_output():
+    """The output this call set last (None if it set none)."""
+    return _output
 
 
 # -- state ----------------------------------------------------------------------
@@ -171,6 +220,7 @@ def unlock_state_global(key):
 
 
 # Faasm's older names.
+get_state_size = read_state_size
 get_state = read_state
 set_state = write_state
 get_state_offset = read_state_offset
@@ -185,8 +235,13 @@ def chain(func, input_bytes=b""):
     as its one argument.
     """
     name = func if isinstance(func, str) else getattr(func, "__name__", None)
+    if is_local_chaining() and callable(func):
+        func(input_bytes)
+        return 0
+    # By name, as Faasm chains: the file must define a top-level function of that name
+    # (a helper module's function reaches its namesake in the file, as in Faasm).
     target = _functions.get(name) if isinstance(name, str) else None
-    if not callable(target) or (not isinstance(func, str) and target is not func):
+    if not callable(target):
         raise ValueError(f"chain() needs a top-level function of this file; got {func!r}")
     return _request("chain", _bytes(input_bytes, "input"), entry=name)[0]["id"]
 
@@ -203,6 +258,8 @@ def chain_named(name, input_bytes=b""):
 
 def await_call(call_id):
     """Wait for a call to end: 0 if it succeeded, 1 if it failed."""
+    if is_local_chaining():
+        return 0  # a local chain already ran
     return 0 if _request("await", id=_int(call_id, "call_id"))[0]["ok"] else 1
 
 
@@ -217,3 +274,70 @@ def shared_path(path):
     """The sandbox path of a shared file: ``faasm://a/b`` (or ``a/b``) -> ``/faasm:/a/b``."""
     path = path.removeprefix(SHARED_SCHEME)
     return f"{SHARED_ROOT}/{path.lstrip('/')}"
+
+
+# -- Faasm's emulator (a native test harness): not part of a platform ------------
+def _no_emulator(*args, **kwargs):
+    raise RuntimeError("Faasm's emulator functions only exist in its native test harness; "
+                       "on the platform, calls are real calls")
+
+
+set_emulator_message = set_emulator_status = get_emulator_async_response = _no_emulator
+
+
+# -- the older generation's camelCase API (pyfaasm of Faasm's first releases) -------
+def getFunctionIdx():
+    """This call's entry index: 0 for a main call, N for one chained with
+    chainThisWithInput(N, ...)."""
+    return _idx
+
+
+def setFunctionIdx(idx):
+    """Local input/output mode only, as in Faasm."""
+    global _idx
+    if not is_local_output():
+        raise RuntimeError("Should not be setting index in non-local input/output")
+    _idx = _int(idx, "idx")
+
+
+def registerFunction(idx, func):
+    """Local chaining: the function chainThisWithInput(idx, ...) runs in this call."""
+    _registered[_int(idx, "idx")] = func
+
+
+def clearRegisteredFunctions():
+    _registered.clear()
+
+
+def chainThisWithInput(function_idx, input_data=b""):
+    """A new call of this same function at index ``function_idx`` (which it reads with
+    getFunctionIdx()); returns its call ID. With local chaining, the registered
+    function runs here instead."""
+    function_idx = _int(function_idx, "function_idx")
+    if is_local_chaining():
+        _registered[function_idx](input_data)
+        return 0
+    return _request("chain_idx", _bytes(input_data, "input"), idx=function_idx)[0]["id"]
+
+
+def setInput(data):
+    """Local input/output mode only, as in Faasm."""
+    global _input
+    if not is_local_output():
+        raise RuntimeError("Should not be setting input in non-local input/output")
+    _input = _bytes(data, "input")
+
+
+getInput = get_input
+setOutput = write_output
+getOutput = get_output
+getState = read_state
+getStateOffset = read_state_offset
+setState = write_state
+setStateOffset = write_state_offset
+pushState = push_state
+pushStatePartial = push_state_partial
+pullState = pull_state
+awaitCall = await_call
+setLocalChaining = set_local_chaining
+setLocalInputOutput = set_local_input_output

@@ -91,12 +91,28 @@ class CallContext:
                 raise HostCallError("state is not available here")
             from faasm.state import CallState
 
-            self._state = CallState(self.services.state, self.call.user, self.deadline)
+            self._state = CallState(self.services.state, self.call.user, self.deadline,
+                                    tier=self.services.local_state)
         return self._state
 
     def close(self) -> None:
-        """End of call: release what the call still holds (global locks)."""
-        if self._state is not None:
+        """End of call: keep what the guest wrote through state pointers in the host's
+        local copies, then release what the call still holds (global locks, copies)."""
+        if self._state is None:
+            return
+        try:
+            for key, (ptr, size) in self.mapped.items():
+                local = self._state.values.get(key)
+                if local is None:
+                    continue
+                try:
+                    seen = self.read(ptr, size, "state pointer")
+                except HostCallError:
+                    continue  # the guest's memory is gone: nothing to keep
+                if seen != local.data[:size]:
+                    local.data[:size] = seen
+                    local.modified = True
+        finally:
             self._state.release()
 
     # -- guest memory -------------------------------------------------------

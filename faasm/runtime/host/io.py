@@ -23,9 +23,16 @@ def get_idx(ctx: CallContext) -> int:
     return ctx.call.idx
 
 
+#: Flags with a fixed answer, as in Faasm, whatever FAASM_CONF_FLAGS says.
+FIXED_FLAGS = {"ALWAYS_ON": 1, "ALWAYS_OFF": 0}
+
+
 @host_function("__faasm_conf_flag", "i32", "i32")
 def conf_flag(ctx: CallContext, key: int) -> int:
-    return int(ctx.read_string(key, "__faasm_conf_flag") in ctx.conf_flags)
+    name = ctx.read_string(key, "__faasm_conf_flag")
+    if name in FIXED_FLAGS:
+        return FIXED_FLAGS[name]
+    return int(name in ctx.conf_flags)
 
 
 def _write_string(ctx: CallContext, buf: int, buf_len: int, text: str, what: str) -> None:

@@ -1,4 +1,4 @@
-"""State host calls: the call's local tier and the global values in Redis.
+"""State host calls: the host's local tier and the global values in Redis.
 
 Values placed in guest memory by the ``*_ptr`` calls stay there for the call:
 the guest may change them through the pointer, so every host call on such a
@@ -18,7 +18,10 @@ def _sync_in(ctx: CallContext, key: str) -> None:
     if key in ctx.mapped:
         ptr, size = ctx.mapped[key]
         local = ctx.state.value(key)
-        local.data[:size] = ctx.read(ptr, size, "state pointer")
+        seen = ctx.read(ptr, size, "state pointer")
+        if seen != local.data[:size]:
+            local.data[:size] = seen
+            local.modified = True  # kept for the next call on this host until pushed
 
 
 def _sync_out(ctx: CallContext, key: str) -> None:

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from faasm.errors import BadRequest, CallFailed, FaasmError, HostCallError, NotFound
+from faasm.runtime.environment import guest_argv
 from faasm.runtime.host import CallContext
 
 logger = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def start(door: Door, header: dict, payload: bytes) -> Reply:
         raise HostCallError("the call has already started")
     door.started = True
     call = door.ctx.call
-    return ({"source_len": len(door.source), "filename": door.filename, "entry": call.entry},
+    return ({"source_len": len(door.source), "filename": door.filename, "entry": call.entry,
+             "argv": guest_argv(call), "idx": call.idx},
             door.source + call.input)
 
 
@@ -242,6 +244,19 @@ def chain(door: Door, header: dict, payload: bytes) -> Reply:
         raise BadRequest(f"{entry!r} is not a function name")
     parent = door.ctx.call
     call = _chaining(door).chain(parent, parent.function, payload, entry=entry, python=True)
+    door.ctx.children[call.id] = call
+    return {"id": call.id}, b""
+
+
+@operation("chain_idx")
+def chain_idx(door: Door, header: dict, payload: bytes) -> Reply:
+    """A new call of this same file at an entry index (Faasm's older chainThisWithInput):
+    it runs as a main call, and reads its index with getFunctionIdx()."""
+    idx = _int(header, "idx")
+    if not 0 <= idx < 2**31:
+        raise BadRequest(f"function index {idx} is out of range")
+    parent = door.ctx.call
+    call = _chaining(door).chain(parent, parent.function, payload, idx=idx, python=True)
     door.ctx.children[call.id] = call
     return {"id": call.id}, b""
 

