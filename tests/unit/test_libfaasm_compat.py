@@ -188,9 +188,13 @@ int main() {
     m << 1, 2, 3, 4, 5, 6;
     faasm::writeMatrixToState("m", m);
     Eigen::MatrixXd back = faasm::readMatrixFromState("m", 2, 3);
-    Eigen::MatrixXd cols = faasm::readMatrixColumnsFromState("m", 3, 1, 2, 2);
+    Eigen::MatrixXd cols = faasm::readMatrixColumnsFromState("m", 3, 1, 2, 2, true);
+    Eigen::SparseMatrix<double> sparse = faasm::randomSparseMatrix(10, 20, 0.5);
+    Eigen::MatrixXd prod = faasm::randomDenseMatrix(1, 10) * sparse;
     std::string out = std::to_string(back(1, 2)) + " " + std::to_string(cols(0, 0))
-                      + " " + std::to_string(faasm::calculateMse(m, back));
+                      + " " + std::to_string(faasm::calculateMse(m, back))
+                      + " " + std::to_string(faasm::calculateRootMeanSquaredError(m, back))
+                      + " " + std::to_string(prod.cols());
     faasmSetOutput(out.c_str(), out.size());
     return 0;
 }
@@ -210,5 +214,5 @@ def test_matrix_header_with_eigen(env, tmp_path):
     source = tmp_path / "matrix.cpp"
     source.write_text(MATRIX_CPP)
     wasm = build([source], tmp_path / "m.wasm", extra=[f"-I{EIGEN}"]).read_bytes()
-    assert env(wasm).output == b"6.000000 2.000000 0.000000"
+    assert env(wasm).output == b"6.000000 2.000000 0.000000 0.000000 20"
     assert struct.unpack("<6d", env.state.get("alice", "m")) == (1, 4, 2, 5, 3, 6)
