@@ -33,6 +33,10 @@ from faasm.runtime.capi import call_entry
 
 ZYGOTE_EXPORT = "_faasm_zygote"
 PAGE = 65536
+#: Bytes of snapshots a worker process keeps, all modules together. Past it the
+#: oldest are dropped (their zygote runs again on the module's next call); a
+#: snapshot bigger than all of it is not kept, so its zygote runs for every call.
+SNAPSHOT_BUDGET = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,10 @@ class Snapshot:
 
     pages: int
     changed: tuple[tuple[int, bytes], ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(data) for _, data in self.changed)
 
     def restore(self, store: wasmtime.Store, memory: wasmtime.Memory) -> None:
         missing = self.pages - memory.size(store)
@@ -68,7 +76,9 @@ def diff_pages(before: bytes, after: bytes) -> tuple[tuple[int, bytes], ...]:
 class Zygotes:
     """This process's zygote snapshots, by module content hash."""
 
-    def __init__(self):
+    def __init__(self, budget: int = SNAPSHOT_BUDGET):
+        self.budget = budget
+        #: Snapshots by module hash, oldest first.
         self._snapshots: dict[str, Snapshot] = {}
         self._running: set[str] = set()
 
@@ -87,9 +97,17 @@ class Zygotes:
             raise CallFailed(f"Zygote of {ctx.call.name} called its own function")
         self._running.add(loaded.hash)
         try:
-            self._snapshots[loaded.hash] = self._run(loaded, ctx)
+            self._keep(loaded.hash, self._run(loaded, ctx))
         finally:
             self._running.discard(loaded.hash)
+
+    def _keep(self, key: str, snapshot: Snapshot) -> None:
+        if snapshot.size > self.budget:
+            return
+        used = sum(kept.size for kept in self._snapshots.values())
+        while self._snapshots and used + snapshot.size > self.budget:
+            used -= self._snapshots.pop(next(iter(self._snapshots))).size
+        self._snapshots[key] = snapshot
 
     def _run(self, loaded, ctx: host.CallContext) -> Snapshot:
         store, memory = ctx.store, ctx.memory

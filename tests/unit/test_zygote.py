@@ -95,3 +95,29 @@ def test_diff_keeps_only_changed_pages():
     runs = diff_pages(before, bytes(after))
     assert [(offset, len(data)) for offset, data in runs] == [(PAGE, 2 * PAGE),
                                                              (4 * PAGE, PAGE)]
+
+
+def test_snapshots_over_the_budget_are_not_kept(platform, wasm):
+    """The zygote's pages (8 MiB and more) exceed a 1 MiB budget: it runs every call,
+    and every call still starts from its memory."""
+    storage, state, runtime = platform
+    upload_wasm(storage, "u", "z", wasm["ok"], epoch=True)
+    worker = runtime()
+    worker.zygotes.budget = 1 << 20
+    for call_id in (1, 2):
+        result = worker.execute(Call(id=call_id, user="u", function="z"))
+        assert result.output == b"counter=6 text=made by the zygote big=1"
+    assert zygote_runs(state) == 2
+
+
+def test_oldest_snapshot_is_dropped_for_a_new_one(platform, wasm):
+    storage, state, runtime = platform
+    worker = runtime()
+    upload_wasm(storage, "u", "z", wasm["ok"], epoch=True)
+    worker.execute(Call(id=1, user="u", function="z"))
+    (kept,) = worker.zygotes._snapshots.values()
+    worker.zygotes.budget = kept.size + 1  # room for one such snapshot only
+    upload_wasm(storage, "u", "other", wasm["ok"] + b"\x00\x05\x04name", epoch=True)
+    worker.execute(Call(id=2, user="u", function="other"))
+    worker.execute(Call(id=3, user="u", function="z"))  # its snapshot was dropped: runs again
+    assert zygote_runs(state) == 3
