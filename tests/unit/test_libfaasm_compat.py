@@ -66,9 +66,15 @@ def test_helper_headers(env, wasm):
     assert b"Arrays not equal: A=[1, 2] B=[1, 3]" in result.stdout
 
 
+def test_typed_input_reads_binary_values(env, wasm):
+    assert env(wasm["libfaasm_headers.cpp"], b"typed").output == b"%x" % struct.unpack(
+        "<i", b"type")[0]
+
+
 def test_counter_array_and_partial_mask(env, wasm):
     result = env(wasm["libfaasm_headers.cpp"], b"state")
-    assert result.output == b"count=2"
+    assert result.output == b"count=12 atomic=6"
+    assert struct.unpack("<i", env.state.get("alice", "atomic")) == (6,)
     assert struct.unpack("<4i", env.state.get("alice", "array")) == (0, 11, 0, 33)
     # Only the masked element reached the global value.
     assert struct.unpack("<3d", env.state.get("alice", "doubles")) == (1.5, 2.5, 9.25)
