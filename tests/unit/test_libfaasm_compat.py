@@ -36,7 +36,8 @@ FUNCTIONS = Path(__file__).parent.parent / "functions"
 def wasm(tmp_path_factory) -> dict[str, bytes]:
     out = tmp_path_factory.mktemp("compat")
     return {src.name: build([src], out / f"{src.name}.wasm").read_bytes()
-            for src in (FUNCTIONS / "libfaasm_headers.cpp", FUNCTIONS / "s3.c")}
+            for src in (FUNCTIONS / "libfaasm_headers.cpp", FUNCTIONS / "s3.c",
+                        FUNCTIONS / "mman.c")}
 
 
 @pytest.fixture
@@ -82,6 +83,12 @@ def test_counter_array_and_partial_mask(env, wasm):
 
 def test_files_header_reads_a_shared_file(env, wasm):
     assert env(wasm["libfaasm_headers.cpp"], b"files").output == b"file contents"
+
+
+def test_mmap_accepts_what_faasm_accepts(env, wasm):
+    result = env(wasm["mman.c"])
+    assert result.output == b"XbcdefgY", result.stdout
+    assert env.storage.read("shared/mapped.txt") == b"XbcdefgY"
 
 
 def test_shared_memory_markup_runs_single_threaded(env, wasm):
