@@ -5,6 +5,7 @@ Run it with ``gunicorn 'api.invoke:get_app()'``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -12,9 +13,14 @@ import falcon
 
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.health import add_health_routes
+from api.logs import add_logs_routes
+from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
-from faasm import redisdb
+from api.planner import Planner
+from faasm import planner, redisdb
 from faasm.auth import Tokens
+from faasm.batches import Batches
 from faasm.calls import CallStatus, InvokeRequest, RequestKind, parse_call_id, parse_invoke
 from faasm.errors import CallFailed
 from faasm.functions import Functions
@@ -33,6 +39,7 @@ class InvokeDeps:
     records: CallRecords
     queue: object  # workers.app.CallQueue (duck-typed so tests may pass another)
     tokens: Tokens | None = None  # FAASM_AUTH on: check requests against these
+    batches: Batches | None = None  # the planner API's EXECUTE_BATCH apps
 
 
 class Invoke:
@@ -40,10 +47,15 @@ class Invoke:
 
     def __init__(self, deps: InvokeDeps):
         self.deps = deps
+        self.planner = Planner(deps)
 
     def on_post(self, req, resp) -> None:
         settings = self.deps.settings
         body = read_body(req, max(settings.max_upload_bytes, MAX_REQUEST_BYTES_FLOOR))
+        message = planner.detect(_json_or_none(body))
+        if message is not None:  # the current Faasm API (faasmctl): docs/COMPATIBILITY.md
+            self.planner.answer(req, resp, message)
+            return
         request = parse_invoke(body, settings.max_call_timeout)
         if request.kind is RequestKind.FLUSH:
             principal(req).require_admin("Flushing the workers")
@@ -117,6 +129,17 @@ class CallReport:
         resp.media = {"root": root, "calls": len(calls), "cancelled": stopped}
 
 
+def _json_or_none(body: bytes) -> object:
+    """The body as JSON when it is an object that may be a planner message, else None
+    (parse_invoke then reads it, and answers its errors)."""
+    if b"type" not in body and b"payload" not in body:
+        return None  # the seed's bodies: no second parse
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
 def _int(value: str | None) -> int | None:
     return int(value) if value else None
 
@@ -133,6 +156,9 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     app.add_route("/status/{call_id}", CallReport(deps))
     app.add_route("/ping", Ping())
     app.add_route("/openapi.json", OpenAPIDocument(invoke_document()))
+    add_health_routes(app, lambda: deps.queue)
+    add_metrics_routes(app, lambda: deps.queue)
+    add_logs_routes(app, deps)
     return app
 
 
@@ -145,5 +171,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     client = redisdb.connect(settings)
     return create_app(InvokeDeps(
         settings=settings, functions=Functions(open_storage(settings.storage)),
-        records=CallRecords(client, settings.key_prefix, settings.result_retention),
-        queue=CallQueue(celery_app, settings), tokens=tokens_for(settings, client)))
+        records=CallRecords(client, settings.key_prefix, settings.result_retention,
+                            floor=settings.call_id_floor),
+        queue=CallQueue(celery_app, settings), tokens=tokens_for(settings, client),
+        batches=Batches(client, settings.key_prefix, settings.result_retention)))

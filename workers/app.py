@@ -9,6 +9,7 @@ Every setting below is chosen on purpose; the README explains each.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 
 import celery
@@ -21,8 +22,10 @@ from celery.states import READY_STATES
 from kombu import Queue
 
 from faasm.calls import Call, CallResult, CallStatus, b64encode
-from faasm.errors import CallFailed, FaasmError, Unavailable
+from faasm.errors import CallFailed, FaasmError, Unavailable, first_line
 from faasm.settings import Settings, get_settings
+
+log = logging.getLogger("faasm.workers")
 
 CALL_TASK = "faasm.call"
 #: A no-op task: a health check, and the floor the benchmarks compare calls with.
@@ -30,7 +33,8 @@ PING_TASK = "faasm.ping"
 FLUSH_COMMAND = "faasm_flush"
 CANCELLED = "Call cancelled (DELETE /status/{id} or `faasm cancel`)"
 #: Sync calls get their own queue so a backlog of async calls cannot sit
-#: ahead of them (MEASURED.md, pitfall 2); workers consume both.
+#: ahead of them (docs/DESIGN.md, "Sync calls behind an async backlog");
+#: workers consume both.
 SYNC_QUEUE = "faasm-sync"
 ASYNC_QUEUE = "faasm-async"
 #: Seconds past a call's timeout after which its pool process is killed
@@ -69,6 +73,8 @@ def create_celery(settings: Settings) -> celery.Celery:
         result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         task_ignore_result=False,
+        # A worker records STARTED when it takes a call: /status/{id} tells QUEUED from RUNNING.
+        task_track_started=True,
     )
     return app
 
@@ -92,13 +98,42 @@ def _sentinel(settings: Settings) -> dict:
 class CallQueue:
     """Sends calls to workers and reads their results, by call ID."""
 
-    def __init__(self, app: celery.Celery, settings: Settings):
+    def __init__(self, app: celery.Celery, settings: Settings, registry=None):
+        """``registry``: the live workers (:class:`faasm.fleet.WorkerRegistry`); by
+        default the one in the settings' Redis."""
         self.app = app
         self.settings = settings
+        self._registry = registry
+        self._consumed_at = 0.0  # when a sync-queue consumer was last seen
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from faasm import redisdb
+            from faasm.fleet import WorkerRegistry
+
+            self._registry = WorkerRegistry(redisdb.connect(self.settings),
+                                            self.settings.key_prefix)
+        return self._registry
+
+    def require_worker(self, queue: str = SYNC_QUEUE) -> None:
+        """Unavailable (503) unless a live worker consumes ``queue``, after waiting
+        FAASM_WORKER_WAIT seconds for one: a sync call then fails at once, rather than
+        when its wait runs out. A consumer seen within the last second is trusted."""
+        if time.monotonic() - self._consumed_at < 1.0:
+            return
+        if not self.registry.wait_for_consumer(queue, self.settings.worker_wait):
+            raise Unavailable(
+                f"No worker consumes the {queue} queue, so the call would wait for nothing: "
+                "start one (`make run` does; or `celery -A workers.tasks worker`, which "
+                "consumes both queues), and see GET /health")
+        self._consumed_at = time.monotonic()
 
     def submit(self, call: Call, sync: bool) -> AsyncResult:
         """Send ``call`` to the workers. If the broker refuses it, record the call
         as failed (so it is never RUNNING forever) and raise Unavailable."""
+        if sync and not call.parent:
+            self.require_worker(SYNC_QUEUE)
         limit = min(call.timeout or self.settings.call_timeout, self.settings.max_call_timeout)
         options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE,
                    "time_limit": limit + KILL_GRACE[self.settings.timeout_mode]}
@@ -112,10 +147,69 @@ class CallQueue:
                     argsrepr=f"({call.name!r}, id={call.id})",
                     kwargsrepr=f"{{input: {len(call.input)} bytes}}", **options)
         except Unavailable as exc:
-            with contextlib.suppress(Exception):
-                self.app.backend.mark_as_failure(str(call.id), CallFailed(
-                    f"Call could not be queued: {exc.reason}"))
+            self._record_failure([call], f"Call could not be queued: {exc.reason}")
             raise
+
+    def submit_many(self, calls: list[Call]) -> None:
+        """Send a batch of async calls over one producer (one connection, no
+        result subscriptions): a Celery group's way, without its bookkeeping."""
+        grace = KILL_GRACE[self.settings.timeout_mode]
+        try:
+            with _reachable("Broker"), self.app.producer_or_acquire() as producer:
+                for call in calls:
+                    limit = min(call.timeout or self.settings.call_timeout,
+                                self.settings.max_call_timeout)
+                    self.app.send_task(
+                        CALL_TASK, kwargs=call.to_message(), task_id=str(call.id),
+                        argsrepr=f"({call.name!r}, id={call.id})",
+                        kwargsrepr=f"{{input: {len(call.input)} bytes}}",
+                        queue=ASYNC_QUEUE, time_limit=limit + grace, producer=producer)
+        except Unavailable as exc:
+            self._record_failure(calls, f"Call could not be queued: {exc.reason}")
+            raise
+
+    def _record_failure(self, calls: list[Call], reason: str) -> None:
+        """Store ``reason`` as each call's result, so none stays RUNNING; the
+        result store may be out of reach too (then it is logged, with why)."""
+        for call in calls:
+            try:
+                self.app.backend.mark_as_failure(str(call.id), CallFailed(reason))
+            except Exception:
+                log.warning("could not record call %s as failed (%s)", call.id, reason,
+                            exc_info=True)
+
+    def outcomes(self, call_ids: list[int]) -> list[tuple[CallStatus, CallResult | str,
+                                                          str | None]]:
+        """(status, result or reason, when it ended) of each call, in one read."""
+        backend = self.app.backend
+        keys = [backend.get_key_for_task(str(i)) for i in call_ids]
+        with _reachable("Result backend"):
+            raws = backend.mget(keys) if keys else []
+        found = []
+        for raw in raws:
+            if not raw:
+                found.append((CallStatus.RUNNING, "", None))
+                continue
+            meta = backend.decode_result(raw)
+            state = meta.get("status")
+            if state == "SUCCESS":
+                found.append((CallStatus.SUCCESS, CallResult.from_message(meta["result"]),
+                              meta.get("date_done")))
+            elif state in ("FAILURE", "REVOKED"):
+                found.append((CallStatus.FAILED, failure_reason(meta.get("result"), state),
+                              meta.get("date_done")))
+            else:
+                found.append((CallStatus.RUNNING, "", None))
+        return found
+
+    def workers(self) -> list[tuple[str, int, int]]:
+        """(name, pool size, calls running) of every live worker."""
+        with _reachable("Broker"):
+            inspect = self.app.control.inspect(timeout=self.settings.flush_timeout)
+            stats = inspect.stats() or {}
+            active = inspect.active() or {}
+        return [(name, int((info.get("pool") or {}).get("max-concurrency") or 0),
+                 len(active.get(name) or [])) for name, info in sorted(stats.items())]
 
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
@@ -125,13 +219,12 @@ class CallQueue:
             # limit + 0.5 s), expired in the queue, or its message was lost with a broker
             # crash: record it as failed, so it is never RUNNING forever.
             reason = f"Call {call.id} did not finish within {waited:g} s"
-            with contextlib.suppress(Exception):
-                self.app.backend.mark_as_failure(str(call.id), CallFailed(reason))
+            self._record_failure([call], reason)
             raise CallFailed(reason)
         return self._outcome(call.id, result)[1]
 
     def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
-        """(RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
+        """(QUEUED or RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
         return self._outcome(call_id, AsyncResult(str(call_id), app=self.app),
                              raise_failure=False)
 
@@ -148,7 +241,7 @@ class CallQueue:
         report = {"status": status.value, "output": "", "output_encoding": "utf-8",
                   "stdout": "", "stdout_encoding": "utf-8", "error": None,
                   "timings": {}, "worker": None, "finished": None}
-        if status is CallStatus.RUNNING:
+        if status in (CallStatus.QUEUED, CallStatus.RUNNING):
             return report
         with _reachable("Result backend"):
             done = result.date_done
@@ -171,7 +264,7 @@ class CallQueue:
             if raise_failure:
                 raise CallFailed(reason)
             return CallStatus.FAILED, reason
-        return CallStatus.RUNNING, ""
+        return (CallStatus.QUEUED if state == "PENDING" else CallStatus.RUNNING), ""
 
     def cancel(self, call_ids: list[int]) -> int:
         """Stop ``call_ids``: queued ones never start, running ones are killed, and
@@ -252,8 +345,7 @@ def failure_reason(exc: object, state: str) -> str:
         if "expired" in str(exc):
             return "Call expired in the queue before a worker took it"
         return CANCELLED
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text.splitlines()[0]}"
+    return f"{type(exc).__name__}: {first_line(exc, type(exc).__name__)}"
 
 
 #: The process's Celery app, configured from the environment.

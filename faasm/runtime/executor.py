@@ -8,7 +8,7 @@ import time
 import wasmtime
 
 from faasm.calls import Call, CallResult
-from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
+from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
@@ -86,7 +86,12 @@ class WasmRuntime:
                                                              StreamCapture(limits.stdout))
         host.push(ctx)
         try:
-            self._run(ctx, loaded, entry, limits, stderr)
+            try:
+                self._run(ctx, loaded, entry, limits, stderr)
+            except CallFailed as exc:
+                # What the call printed before it failed goes to its logs.
+                exc.stdout, exc.stderr = stdout.take(limits.stdout), stderr.take(limits.stdout)
+                raise
             if mount is not None:
                 mount.commit()  # remote storage: write back the files the call changed
             finished = time.perf_counter()
@@ -94,7 +99,8 @@ class WasmRuntime:
             if ctx.output_truncated:
                 output += TRUNCATED % limits.output
             return CallResult(output=output, stdout=stdout.take(limits.stdout),
-                              timings={"load": loaded_at - started, "run": finished - loaded_at})
+                              timings={"load": loaded_at - started, "run": finished - loaded_at},
+                              stderr=stderr.take(limits.stdout))
         finally:
             host.pop()
             ctx.close()
@@ -205,8 +211,7 @@ class WasmRuntime:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc, type(exc).__name__)
 
 
 def _trap_reason(trap: wasmtime.Trap) -> str:

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 
 import wasmtime
 
-from faasm.errors import BadRequest, CallFailed, NotFound
+from faasm.errors import BadRequest, CallFailed, NotFound, first_line
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
-from faasm.runtime.engine import engine_key, get_engine
-from faasm.runtime.wasmbin import TABLE_EXPORT, export_function_table
+from faasm.runtime.wasmbin import TABLE_EXPORT
 from faasm.storage import Storage
-from faasm.storage.artifacts import Artifacts, host_secret
+from faasm.runtime.compile import default_artifacts
+from faasm.storage.artifacts import Artifacts
 
 log = logging.getLogger("faasm.runtime.modules")
 
@@ -34,41 +34,7 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
     try:
         return wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
-        raise BadRequest(f"Invalid wasm: {first}") from None
-
-
-def default_artifacts(storage: Storage) -> Artifacts:
-    """The signed artifacts of ``storage``, with the key the process's settings name."""
-    from faasm.settings import get_settings
-
-    settings = get_settings()
-    return Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
-
-
-def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
-                epoch: bool | None = None, artifacts: Artifacts | None = None) -> str:
-    """Validate, precompile and store a function; returns its content hash.
-
-    A module that does not export its function table is stored with it
-    exported (:mod:`faasm.runtime.wasmbin`), so it can be chained by pointer.
-
-    The artifact (signed with ``artifacts``' key; default: the settings')
-    is written before the wasm, so a worker that sees the new wasm always
-    finds its machine code ready.
-    """
-    key = wasm_key(user, function)  # validates the names first
-    check_wasm_header(data)
-    try:
-        data = export_function_table(data)
-    except ValueError as exc:
-        raise BadRequest(f"Invalid wasm: {exc}") from None
-    module = compile_module(get_engine(epoch), data)
-    digest = content_hash(data)
-    artifacts = artifacts or default_artifacts(storage)
-    artifacts.put(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
-    storage.write(key, data)
-    return digest
+        raise BadRequest(f"Invalid wasm: {first_line(exc, 'invalid module')}") from None
 
 
 @dataclass
@@ -162,7 +128,7 @@ class ModuleCache:
         try:
             instance_pre = self.linkers(uses_files).instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
+            raise CallFailed(f"Cannot link function: {first_line(exc)}") from None
         exports = module.exports
         names = frozenset(e.name for e in exports)
         older = (("env", "__faasm_get_idx") in imports

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from faasm import redisdb
 from faasm.buckets import Buckets
 from faasm.calls import Call, CallResult
@@ -29,13 +31,14 @@ class CallRunner:
         self.dispatcher = dispatcher
         storage = open_storage(settings.storage)
         client = redisdb.connect(settings)
-        self.records = CallRecords(client, settings.key_prefix, settings.result_retention)
+        self.records = CallRecords(client, settings.key_prefix, settings.result_retention,
+                                   floor=settings.call_id_floor)
         budget = ChainBudget(max_depth=settings.chain_max_depth,
                              max_fanout=settings.chain_max_fanout,
                              max_calls=settings.chain_max_calls)
         self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
                                  self.claim_ttl, budget)
-        services = Services(state=GlobalState(client, settings.key_prefix),
+        services = Services(state=GlobalState.from_settings(client, settings),
                             files=CallFiles(storage), chaining=self.chaining,
                             buckets=Buckets(storage, quota=settings.shared_file_quota))
         self.wasm = WasmRuntime(settings, storage, services)
@@ -47,10 +50,14 @@ class CallRunner:
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call``; every failure, a vanished function included, is CallFailed."""
+        started = time.time()
         try:
             if call.python:
-                return self.python.execute(call)
-            return self.wasm.execute(call)
+                result = self.python.execute(call)
+            else:
+                result = self.wasm.execute(call)
+            result.started, result.finished = started, time.time()
+            return result
         except CallFailed:
             raise
         except FaasmError as exc:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 
 import wasmtime
 
-from faasm.errors import CallFailed
+from faasm.errors import CallFailed, first_line
 from faasm.runtime import host
 from faasm.runtime.capi import call_entry
 
@@ -144,6 +144,5 @@ class Zygotes:
             if ctx.error is not None:
                 raise CallFailed(f"Zygote of {ctx.call.name} failed: "
                                  f"{ctx.error.reason}") from None
-            lines = [line for line in str(exc).splitlines() if line.strip()]
             raise CallFailed(f"Zygote of {ctx.call.name} failed: "
-                             f"{lines[0] if lines else 'trap'}") from None
+                             f"{first_line(exc, 'trap')}") from None

@@ -10,8 +10,9 @@ interface; the backends, chosen by ``FAASM_STORAGE`` (:func:`open_storage`):
 - :mod:`faasm.storage.fileserver`: ``http://upload-host:8002``, Faasm's
   "fileserver" mode, where workers read through the upload API.
 
-Keys are relative POSIX paths; the layout of keys is owned by
-:mod:`faasm.functions` and :mod:`faasm.files`.
+Keys are relative POSIX paths under three prefixes, defined here once;
+the layout below each is owned by :mod:`faasm.functions` (functions,
+artifacts) and :mod:`faasm.files` (shared files).
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ from typing import BinaryIO
 
 from faasm.errors import BadRequest, NotFound
 
+
+#: Functions as uploaded: ``functions/<user>/<function>/function.wasm`` (or ``.py``).
+FUNCTIONS_PREFIX = "functions/"
+#: Precompiled machine code, signed: ``artifacts/<sha256>-<engine key>.cwasm``.
+ARTIFACTS_PREFIX = "artifacts/"
+#: Shared files (``faasm://<path>`` in a guest): the only keys clients and guests write,
+#: with the buckets below.
+SHARED_PREFIX = "shared/"
+#: Guests' S3 buckets (``__faasm_s3_*`` calls): ``s3/<user>/<bucket>/<key>`` (faasm.buckets).
+BUCKETS_PREFIX = "s3/"
 
 #: Longest component of a key, in UTF-8 bytes (what a filesystem allows).
 MAX_PART_BYTES = 255
@@ -106,6 +117,10 @@ class Storage(ABC):
             return len(self.read(key))
         except NotFound:
             return None
+
+    def modified(self, key: str) -> float | None:
+        """When the blob was last written (Unix time), or None if absent or unknown."""
+        return None
 
     def usage(self, prefix: str, recursive: bool = True) -> int:
         """Bytes of every blob under ``prefix`` (only those directly in it, unless

@@ -26,11 +26,11 @@ from pathlib import Path
 
 import requests
 
-from faasm.errors import BadRequest, NotFound, TooLarge, Unavailable
+from faasm.errors import BadRequest, NotFound, Unavailable, error_for_status
+from faasm.storage import SHARED_PREFIX
 from faasm.storage.remote import RemoteStorage
 
 #: Keys workers may write or delete through the upload API.
-WRITABLE_PREFIX = "shared/"
 #: (connect, read) timeouts of every request, seconds.
 TIMEOUTS = (5, 120)
 
@@ -65,10 +65,9 @@ class FileserverStorage(RemoteStorage):
                                             timeout=TIMEOUTS, **kwargs)
         except requests.RequestException as exc:
             raise Unavailable(f"Fileserver storage unavailable: {exc}") from None
-        if response.status_code == 400:
-            raise BadRequest(response.text.strip() or "Bad storage request")
-        if response.status_code == 413:
-            raise TooLarge(response.text.strip() or "Too large for the fileserver")
+        if response.status_code in (400, 413):
+            reason = response.text.strip() or f"Fileserver storage answered {response.status_code}"
+            raise error_for_status(response.status_code)(reason)
         if response.status_code in (401, 403):
             raise Unavailable(f"Fileserver storage refused access ({response.status_code}): "
                               "with FAASM_AUTH on, give this host FAASM_ADMIN_TOKEN")
@@ -90,13 +89,13 @@ class FileserverStorage(RemoteStorage):
         return response.headers["ETag"].strip('"')
 
     def _put(self, key: str, data: bytes) -> None:
-        if not key.startswith(WRITABLE_PREFIX):
+        if not key.startswith(SHARED_PREFIX):
             raise BadRequest(f"Cannot write {key} through the fileserver: only shared "
                              "files are writable there (upload functions to the upload API)")
         self._request("PUT", "blob", params={"key": key}, data=data)
 
     def _remove(self, key: str) -> None:
-        if not key.startswith(WRITABLE_PREFIX):
+        if not key.startswith(SHARED_PREFIX):
             raise BadRequest(f"Cannot delete {key} through the fileserver")
         self._request("DELETE", "blob", params={"key": key})
 

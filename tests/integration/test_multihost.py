@@ -123,7 +123,7 @@ def start_host(plat: Platform, hosts: Hosts, i: int, ns: str, redis_port: int) -
     """host<i>'s worker, seeing only the bridge: Redis and the upload API (storage)."""
     url = f"redis://{hosts.bridge_ip}:{redis_port}/0"
     plat.spawn(f"host{i}", ["ip", "netns", "exec", ns, CELERY, "-A", "workers.tasks", "worker",
-                            "-E", "-Q", "faasm-sync,faasm-async", "-n", f"worker@host{i}",
+                            "-E", "-n", f"worker@host{i}",
                             "-c", "2", "--without-mingle", "--without-gossip",
                             "--loglevel=INFO"],
                FAASM_REDIS_URL=url, FAASM_STORAGE=f"http://{hosts.bridge_ip}:{plat.upload_port}",
@@ -157,7 +157,7 @@ def wait(plat: Platform, call_id: int, seconds: float = 60) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         report = requests.get(f"{plat.invoke_url}/status/{call_id}", timeout=10).json()
-        if report["status"] != "RUNNING" or time.monotonic() > deadline:
+        if report["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
             return report
         time.sleep(0.05)
 

@@ -11,7 +11,7 @@ from faasm.errors import CallFailed
 from faasm.files import CallFiles
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.host import HOST_FUNCTIONS, WASI
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.services import Services
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState

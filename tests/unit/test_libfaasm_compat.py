@@ -20,7 +20,7 @@ from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed, HostCallError
 from faasm.files import CallFiles
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.services import Services
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState

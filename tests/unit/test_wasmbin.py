@@ -6,7 +6,7 @@ import wasmtime
 from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.wasmbin import TABLE_EXPORT, export_function_table
 from faasm.settings import Settings
 from faasm.storage import open_storage

@@ -11,7 +11,7 @@ from faasm.calls import Call
 from faasm.errors import CallFailed
 from faasm.files import CallFiles
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.services import Services
 from faasm.runtime.zygote import PAGE, diff_pages
 from faasm.settings import MiB, Settings
