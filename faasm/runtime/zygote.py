@@ -23,6 +23,7 @@ is tried again by the next call.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 
 import wasmtime
@@ -111,11 +112,12 @@ class Zygotes:
 
     def _run(self, loaded, ctx: host.CallContext) -> Snapshot:
         store, memory = ctx.store, ctx.memory
-        zygote_ctx = host.CallContext(replace(ctx.call, input=b""),
-                                      output_limit=ctx.output_limit, deadline=ctx.deadline,
-                                      conf_flags=ctx.conf_flags, services=ctx.services)
-        for shared in ("store", "memory", "exports", "stdout", "stderr", "older_generation"):
-            setattr(zygote_ctx, shared, getattr(ctx, shared))
+        # The call's context (store, memory, captures, limits), with an empty input
+        # and its own output, chained calls, state copies and failure.
+        zygote_ctx = copy.copy(ctx)
+        zygote_ctx.call = replace(ctx.call, input=b"")
+        zygote_ctx.output, zygote_ctx.output_truncated, zygote_ctx.error = b"", False, None
+        zygote_ctx.children, zygote_ctx.mapped, zygote_ctx._state = {}, {}, None
         fresh = bytes(memory.read(store, 0, memory.data_len(store)))
         host.push(zygote_ctx)
         try:

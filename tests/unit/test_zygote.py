@@ -59,6 +59,12 @@ def test_every_call_starts_from_the_zygotes_memory(platform, wasm):
     assert zygote_runs(state) == 1
 
 
+def test_zygote_output_is_not_the_calls(platform, wasm):
+    storage, _, runtime = platform
+    upload_wasm(storage, "u", "z", wasm["ok"], epoch=True)
+    assert runtime().execute(Call(id=1, user="u", function="z", input=b"quiet")).output == b""
+
+
 def test_zygote_runs_once_per_worker_process(platform, wasm):
     storage, state, runtime = platform
     upload_wasm(storage, "u", "z", wasm["ok"], epoch=True)
