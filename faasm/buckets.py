@@ -13,9 +13,8 @@ from __future__ import annotations
 
 from faasm.errors import BadRequest, NotFound, TooLarge
 from faasm.names import check_name
-from faasm.storage import Storage, check_key
+from faasm.storage import BUCKETS_PREFIX, Storage, check_key
 
-PREFIX = "s3/"
 #: Longest key, in characters (S3's own limit is 1024 bytes).
 MAX_KEY_LENGTH = 1024
 
@@ -38,7 +37,7 @@ class Buckets:
         self.quota = quota
 
     def _root(self, user: str) -> str:
-        return f"{PREFIX}{check_name(user, 'user')}/"
+        return f"{BUCKETS_PREFIX}{check_name(user, 'user')}/"
 
     def _bucket(self, user: str, bucket: str) -> str:
         return f"{self._root(user)}{check_name(bucket, 'S3 bucket')}/"

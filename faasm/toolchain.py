@@ -30,6 +30,9 @@ from faasm.settings import PROJECT_ROOT, get_settings
 
 #: The SDK's include directory, added to every build.
 SDK_INCLUDE = PROJECT_ROOT / "sdk" / "include"
+#: C sources of the SDK compiled into every build: mmap/munmap/mprotect/msync
+#: as permissive as Faasm's (sdk/lib/mman.c), in place of wasi-libc's emulation.
+SDK_SOURCES = (PROJECT_ROOT / "sdk" / "lib" / "mman.c",)
 
 #: The compilation target: wasm32 with wasi-libc, a WASI command (``_start``).
 TARGET = "wasm32-wasi"
@@ -49,11 +52,12 @@ COMMON_FLAGS = ("-s", "-msimd128", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--exp
 
 #: wasi-libc's emulations that Faasm's toolchain turns on, so POSIX code
 #: (mmap/munmap, signal, clock(), getpid) compiles as it does for Faasm: each
-#: define unlocks a header and its library supplies the code.
+#: define unlocks a header and its library supplies the code, except mman's,
+#: which the SDK supplies (SDK_SOURCES).
 WASI_EMULATIONS = ("mman", "signal", "process-clocks", "getpid")
 EMULATION_FLAGS = (
     *(f"-D_WASI_EMULATED_{name.upper().replace('-', '_')}" for name in WASI_EMULATIONS),
-    *(f"-lwasi-emulated-{name}" for name in WASI_EMULATIONS),
+    *(f"-lwasi-emulated-{name}" for name in WASI_EMULATIONS if name != "mman"),
 )
 
 #: Exports as Faasm's toolchain makes them: the allocator, with which the
@@ -102,8 +106,11 @@ def compiler_command(sources: Sequence[Path], output: Path, *, cxx: bool,
     return [
         sys.executable, "-m", "ziglang", driver, f"--target={TARGET}", opt,
         *COMMON_FLAGS, *EMULATION_FLAGS, *EXPORT_FLAGS, *(CXX_FLAGS if cxx else ()),
-        "-I", str(SDK_INCLUDE),
-        *extra, *(str(s) for s in sources), "-o", str(output),
+        "-I", str(SDK_INCLUDE), *extra,
+        # The SDK's C sources stay C in a C++ build; "-x none" restores detection
+        # by suffix for the user's sources.
+        "-x", "c", *(str(s) for s in SDK_SOURCES), "-x", "none",
+        *(str(s) for s in sources), "-o", str(output),
     ]
 
 

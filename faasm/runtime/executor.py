@@ -20,6 +20,7 @@ from faasm.runtime.limits import EpochTicker, Limits, describe_bytes
 from faasm.runtime.linking import build_linker, known_import
 from faasm.runtime.modules import LoadedModule, ModuleCache
 from faasm.runtime.scratch import ScratchSpace
+from faasm.runtime.zygote import ZYGOTE_EXPORT, Zygotes
 from faasm.settings import Settings
 from faasm.storage import Storage
 from faasm.storage.artifacts import Artifacts, host_secret
@@ -53,12 +54,14 @@ class WasmRuntime:
         self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.ticker = EpochTicker(self.engine)
         self.scratch = ScratchSpace(settings.data_dir / "scratch", settings.scratch_quota)
+        self.zygotes = Zygotes()
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
     def flush(self) -> None:
         """Drop cached modules and this process's copy of remote shared files."""
         self.modules.flush()
         self.files.flush()
+        self.zygotes.flush()
 
     def execute(self, call: Call) -> CallResult:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""
@@ -171,6 +174,8 @@ class WasmRuntime:
             instance = self._instantiate(loaded, store)
             ctx.exports = exports = Exports(store, instance)
             ctx.memory = exports.get("memory")
+            if ZYGOTE_EXPORT in loaded.exports and ctx.memory is not None:
+                self.zygotes.prepare(loaded, ctx)
             target = exports[entry]
             if ctx.call.func_ptr is not None:
                 target = target.get(store, ctx.call.func_ptr)

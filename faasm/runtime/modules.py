@@ -58,12 +58,12 @@ class LoadedModule:
 
 
 def _entry_results(exports) -> dict[str, int]:
-    """Of the entry points (``_start``, ``_faasm_func_<n>``), those taking nothing and
-    returning nothing or one i32: how many results each returns."""
+    """Of the entry points (``_start``, ``_faasm_func_<n>``, the zygote), those taking
+    nothing and returning nothing or one i32: how many results each returns."""
     i32 = wasmtime.ValType.i32()
     results = {}
     for export in exports:
-        if export.name == "_start" or export.name.startswith("_faasm_func_"):
+        if export.name in ("_start", "_faasm_zygote") or export.name.startswith("_faasm_func_"):
             ty = export.type
             if isinstance(ty, wasmtime.FuncType) and not ty.params and ty.results in ([], [i32]):
                 results[export.name] = len(ty.results)

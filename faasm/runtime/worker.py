@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from faasm import redisdb
+from faasm.buckets import Buckets
 from faasm.calls import Call, CallResult
 from faasm.chaining import Chaining, Dispatcher
 from faasm.errors import CallFailed, FaasmError
@@ -16,7 +17,6 @@ from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
 from faasm.settings import Settings
 from faasm.state import GlobalState
-from faasm.buckets import Buckets
 from faasm.storage import open_storage
 
 #: How long past its own timeout a claim on a call outlives a runner that died.

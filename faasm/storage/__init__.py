@@ -29,8 +29,11 @@ from faasm.errors import BadRequest, NotFound
 FUNCTIONS_PREFIX = "functions/"
 #: Precompiled machine code, signed: ``artifacts/<sha256>-<engine key>.cwasm``.
 ARTIFACTS_PREFIX = "artifacts/"
-#: Shared files (``faasm://<path>`` in a guest): the only keys clients and guests write.
+#: Shared files (``faasm://<path>`` in a guest): the only keys clients and guests write,
+#: with the buckets below.
 SHARED_PREFIX = "shared/"
+#: Guests' S3 buckets (``__faasm_s3_*`` calls): ``s3/<user>/<bucket>/<key>`` (faasm.buckets).
+BUCKETS_PREFIX = "s3/"
 
 #: Longest component of a key, in UTF-8 bytes (what a filesystem allows).
 MAX_PART_BYTES = 255

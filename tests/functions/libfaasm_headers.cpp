@@ -70,7 +70,15 @@ static int state()
     faasm::initCounter("counter");
     faasm::incrementCounter("counter");
     faasm::incrementCounter("counter", true);
+    faasm::incrementCounter("counter", 10, false);
     int count = faasm::getCounter("counter");
+
+    faasm::AtomicInt atomic("atomic");
+    atomic.reset();
+    atomic += 5;
+    atomic += 2;
+    atomic -= 1;
+    int atomic_value = atomic;
 
     faasm::AsyncArray<int> arr("array", 4);
     arr.zero();
@@ -90,7 +98,7 @@ static int state()
     faasmPushStatePartialMask("doubles", "mask");
 
     char out[64];
-    snprintf(out, sizeof(out), "count=%d", count);
+    snprintf(out, sizeof(out), "count=%d atomic=%d", count, atomic_value);
     faasm::setStringOutput(out);
     return 0;
 }
@@ -159,6 +167,14 @@ static int misc(const std::string& mode)
 int main(int argc, char* argv[])
 {
     std::string mode = faasm::getStringInput("helpers");
+    if (mode == "typed") {
+        // The input's first 4 bytes as a little-endian int.
+        int typed = faasm::getTypedInput<int>(-1);
+        char out[32];
+        snprintf(out, sizeof(out), "%x", typed);
+        faasm::setStringOutput(out);
+        return 0;
+    }
     if (mode == "helpers") {
         return helpers();
     }

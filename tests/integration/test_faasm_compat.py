@@ -68,3 +68,12 @@ def test_chain_by_pointer_into_a_table_exported_at_upload(platform):
     r = call(platform, "by_pointer")
     assert r.status_code == 200, r.text
     assert r.content.startswith(b"from pointer")
+
+
+@pytest.mark.parametrize("cxx", [False, True], ids=["c", "cpp"])
+def test_older_c_api_builds_and_runs(platform, tmp_path, cxx):
+    wasm = build([FUNCTIONS / "older_api.c"], tmp_path / "older_api.wasm", cxx=cxx)
+    upload(platform, "older_api", wasm.read_bytes())
+    r = call(platform, "older_api")
+    assert r.status_code == 200, r.text
+    assert r.content.startswith(b"aXYd Yd ad 0 246")

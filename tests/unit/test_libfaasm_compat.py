@@ -36,7 +36,8 @@ FUNCTIONS = Path(__file__).parent.parent / "functions"
 def wasm(tmp_path_factory) -> dict[str, bytes]:
     out = tmp_path_factory.mktemp("compat")
     return {src.name: build([src], out / f"{src.name}.wasm").read_bytes()
-            for src in (FUNCTIONS / "libfaasm_headers.cpp", FUNCTIONS / "s3.c")}
+            for src in (FUNCTIONS / "libfaasm_headers.cpp", FUNCTIONS / "s3.c",
+                        FUNCTIONS / "mman.c")}
 
 
 @pytest.fixture
@@ -66,9 +67,15 @@ def test_helper_headers(env, wasm):
     assert b"Arrays not equal: A=[1, 2] B=[1, 3]" in result.stdout
 
 
+def test_typed_input_reads_binary_values(env, wasm):
+    assert env(wasm["libfaasm_headers.cpp"], b"typed").output == b"%x" % struct.unpack(
+        "<i", b"type")[0]
+
+
 def test_counter_array_and_partial_mask(env, wasm):
     result = env(wasm["libfaasm_headers.cpp"], b"state")
-    assert result.output == b"count=2"
+    assert result.output == b"count=12 atomic=6"
+    assert struct.unpack("<i", env.state.get("alice", "atomic")) == (6,)
     assert struct.unpack("<4i", env.state.get("alice", "array")) == (0, 11, 0, 33)
     # Only the masked element reached the global value.
     assert struct.unpack("<3d", env.state.get("alice", "doubles")) == (1.5, 2.5, 9.25)
@@ -76,6 +83,12 @@ def test_counter_array_and_partial_mask(env, wasm):
 
 def test_files_header_reads_a_shared_file(env, wasm):
     assert env(wasm["libfaasm_headers.cpp"], b"files").output == b"file contents"
+
+
+def test_mmap_accepts_what_faasm_accepts(env, wasm):
+    result = env(wasm["mman.c"])
+    assert result.output == b"XbcdefgY", result.stdout
+    assert env.storage.read("shared/mapped.txt") == b"XbcdefgY"
 
 
 def test_shared_memory_markup_runs_single_threaded(env, wasm):
@@ -188,9 +201,13 @@ int main() {
     m << 1, 2, 3, 4, 5, 6;
     faasm::writeMatrixToState("m", m);
     Eigen::MatrixXd back = faasm::readMatrixFromState("m", 2, 3);
-    Eigen::MatrixXd cols = faasm::readMatrixColumnsFromState("m", 3, 1, 2, 2);
+    Eigen::MatrixXd cols = faasm::readMatrixColumnsFromState("m", 3, 1, 2, 2, true);
+    Eigen::SparseMatrix<double> sparse = faasm::randomSparseMatrix(10, 20, 0.5);
+    Eigen::MatrixXd prod = faasm::randomDenseMatrix(1, 10) * sparse;
     std::string out = std::to_string(back(1, 2)) + " " + std::to_string(cols(0, 0))
-                      + " " + std::to_string(faasm::calculateMse(m, back));
+                      + " " + std::to_string(faasm::calculateMse(m, back))
+                      + " " + std::to_string(faasm::calculateRootMeanSquaredError(m, back))
+                      + " " + std::to_string(prod.cols());
     faasmSetOutput(out.c_str(), out.size());
     return 0;
 }
@@ -210,5 +227,5 @@ def test_matrix_header_with_eigen(env, tmp_path):
     source = tmp_path / "matrix.cpp"
     source.write_text(MATRIX_CPP)
     wasm = build([source], tmp_path / "m.wasm", extra=[f"-I{EIGEN}"]).read_bytes()
-    assert env(wasm).output == b"6.000000 2.000000 0.000000"
+    assert env(wasm).output == b"6.000000 2.000000 0.000000 0.000000 20"
     assert struct.unpack("<6d", env.state.get("alice", "m")) == (1, 4, 2, 5, 3, 6)

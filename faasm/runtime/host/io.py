@@ -58,5 +58,5 @@ PY_DEFAULT_ENTRY = "faasm_main"
 
 @host_function("__faasm_get_py_entry", "i32 i32")
 def get_py_entry(ctx: CallContext, buf: int, buf_len: int) -> None:
-    entry = getattr(ctx.call, "entry", None) or PY_DEFAULT_ENTRY
+    entry = ctx.call.entry or PY_DEFAULT_ENTRY
     _write_string(ctx, buf, buf_len, entry, "__faasm_get_py_entry")

@@ -25,6 +25,7 @@
 #define FAASM_CORE_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -202,8 +203,8 @@ static inline unsigned int faasmAwaitCall(unsigned int call_id)
  * C takes either.
  */
 #ifndef __cplusplus
-static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
-                                                void* out, void* out_len)
+static inline unsigned int(faasmAwaitCallOutput)(unsigned int call_id,
+                                                 void* out, void* out_len)
 {
     return (unsigned int)__faasm_await_call_output(call_id, (char**)out,
                                                    (int*)out_len);
@@ -264,40 +265,40 @@ static inline size_t faasmReadStateSize(const char* key)
 }
 
 /* Copies up to buf_len bytes of the value into buf; returns its size. */
-static inline long faasmReadState(const char* key, uint8_t* buf, long buf_len)
+static inline long(faasmReadState)(const char* key, uint8_t* buf, long buf_len)
 {
     return __faasm_read_state(key, buf, buf_len);
 }
 
 /* Pointer to a copy of the whole value (total_len bytes). */
-static inline uint8_t* faasmReadStatePtr(const char* key, long total_len)
+static inline uint8_t*(faasmReadStatePtr)(const char* key, long total_len)
 {
     return __faasm_read_state_ptr(key, total_len);
 }
 
 /* Copies len bytes at offset of a value of total_len bytes into buf. */
-static inline void faasmReadStateOffset(const char* key, long total_len,
+static inline void(faasmReadStateOffset)(const char* key, long total_len,
                                         long offset, uint8_t* buf, long len)
 {
     __faasm_read_state_offset(key, total_len, offset, buf, len);
 }
 
 /* Pointer to a copy of len bytes at offset. */
-static inline uint8_t* faasmReadStateOffsetPtr(const char* key, long total_len,
+static inline uint8_t*(faasmReadStateOffsetPtr)(const char* key, long total_len,
                                                long offset, long len)
 {
     return __faasm_read_state_offset_ptr(key, total_len, offset, len);
 }
 
 /* Sets the whole value and pushes it. */
-static inline void faasmWriteState(const char* key, const uint8_t* data,
+static inline void(faasmWriteState)(const char* key, const uint8_t* data,
                                    long len)
 {
     __faasm_write_state(key, data, len);
 }
 
 /* Writes len bytes at offset of the local copy and marks them dirty. */
-static inline void faasmWriteStateOffset(const char* key, long total_len,
+static inline void(faasmWriteStateOffset)(const char* key, long total_len,
                                          long offset, const uint8_t* data,
                                          long len)
 {
@@ -442,6 +443,112 @@ static inline unsigned int faasmChainPy(const char* name, const uint8_t* input,
 }
 
 /* ---------------------------------------------------------------------
+ * Older Faasm forms, still accepted:
+ *  - the state calls with a trailing `bool async` (Faasm then pushed or
+ *    pulled at once unless async; here writes always push and reads pull a
+ *    value the call has not seen yet, so the flag changes nothing);
+ *  - faasmAwaitCallOutput(call_id, buf, buf_len), copying up to buf_len
+ *    bytes of the output into buf (told apart from the pointer form by its
+ *    third argument: an integer, not a pointer).
+ * C++ gets overloads; C gets macros that pick the form by argument count
+ * (or by the third argument's type), so the names still work as function
+ * names everywhere else.
+ * ------------------------------------------------------------------- */
+
+static inline long faasmReadStateAsync_(const char* key, uint8_t* buf,
+                                        long buf_len, bool async)
+{
+    (void)async;
+    return (faasmReadState)(key, buf, buf_len);
+}
+
+static inline uint8_t* faasmReadStatePtrAsync_(const char* key, long total_len,
+                                               bool async)
+{
+    (void)async;
+    return (faasmReadStatePtr)(key, total_len);
+}
+
+static inline void faasmReadStateOffsetAsync_(const char* key, long total_len,
+                                              long offset, uint8_t* buf,
+                                              long len, bool async)
+{
+    (void)async;
+    (faasmReadStateOffset)(key, total_len, offset, buf, len);
+}
+
+static inline uint8_t* faasmReadStateOffsetPtrAsync_(const char* key,
+                                                     long total_len,
+                                                     long offset, long len,
+                                                     bool async)
+{
+    (void)async;
+    return (faasmReadStateOffsetPtr)(key, total_len, offset, len);
+}
+
+static inline void faasmWriteStateAsync_(const char* key, const uint8_t* data,
+                                         long len, bool async)
+{
+    (void)async;
+    (faasmWriteState)(key, data, len);
+}
+
+static inline void faasmWriteStateOffsetAsync_(const char* key, long total_len,
+                                               long offset,
+                                               const uint8_t* data, long len,
+                                               bool async)
+{
+    (void)async;
+    (faasmWriteStateOffset)(key, total_len, offset, data, len);
+}
+
+#ifndef __cplusplus
+#define FAASM_NARG_(_1, _2, _3, _4, _5, _6, _7, n, ...) n
+#define FAASM_NARG(...) FAASM_NARG_(__VA_ARGS__, 7, 6, 5, 4, 3, 2, 1, 0)
+#define FAASM_CAT_(a, b) a##b
+#define FAASM_CAT(a, b) FAASM_CAT_(a, b)
+#define FAASM_BY_NARG_(name, ...) \
+    FAASM_CAT(name##_by_, FAASM_NARG(__VA_ARGS__))(__VA_ARGS__)
+
+#define faasmReadState(...) FAASM_BY_NARG_(faasmReadState, __VA_ARGS__)
+#define faasmReadState_by_3 (faasmReadState)
+#define faasmReadState_by_4 faasmReadStateAsync_
+#define faasmReadStatePtr(...) FAASM_BY_NARG_(faasmReadStatePtr, __VA_ARGS__)
+#define faasmReadStatePtr_by_2 (faasmReadStatePtr)
+#define faasmReadStatePtr_by_3 faasmReadStatePtrAsync_
+#define faasmReadStateOffset(...) \
+    FAASM_BY_NARG_(faasmReadStateOffset, __VA_ARGS__)
+#define faasmReadStateOffset_by_5 (faasmReadStateOffset)
+#define faasmReadStateOffset_by_6 faasmReadStateOffsetAsync_
+#define faasmReadStateOffsetPtr(...) \
+    FAASM_BY_NARG_(faasmReadStateOffsetPtr, __VA_ARGS__)
+#define faasmReadStateOffsetPtr_by_4 (faasmReadStateOffsetPtr)
+#define faasmReadStateOffsetPtr_by_5 faasmReadStateOffsetPtrAsync_
+#define faasmWriteState(...) FAASM_BY_NARG_(faasmWriteState, __VA_ARGS__)
+#define faasmWriteState_by_3 (faasmWriteState)
+#define faasmWriteState_by_4 faasmWriteStateAsync_
+#define faasmWriteStateOffset(...) \
+    FAASM_BY_NARG_(faasmWriteStateOffset, __VA_ARGS__)
+#define faasmWriteStateOffset_by_5 (faasmWriteStateOffset)
+#define faasmWriteStateOffset_by_6 faasmWriteStateOffsetAsync_
+
+/* An integer third argument is the buffer form, a pointer the newer form. */
+#define faasmAwaitCallOutput(call_id, out, len)                             \
+    _Generic((len), char: faasmAwaitCallOutputBuffer,                       \
+             signed char: faasmAwaitCallOutputBuffer,                       \
+             unsigned char: faasmAwaitCallOutputBuffer,                     \
+             short: faasmAwaitCallOutputBuffer,                             \
+             unsigned short: faasmAwaitCallOutputBuffer,                    \
+             int: faasmAwaitCallOutputBuffer,                               \
+             unsigned int: faasmAwaitCallOutputBuffer,                      \
+             long: faasmAwaitCallOutputBuffer,                              \
+             unsigned long: faasmAwaitCallOutputBuffer,                     \
+             long long: faasmAwaitCallOutputBuffer,                         \
+             unsigned long long: faasmAwaitCallOutputBuffer,                \
+             default: (faasmAwaitCallOutput))((call_id), (void*)(out), (len))
+#endif
+
+/* ---------------------------------------------------------------------
  * Debugging
  * ------------------------------------------------------------------- */
 
@@ -485,6 +592,59 @@ static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
 {
     return static_cast<unsigned int>(__faasm_await_call_output(
         call_id, reinterpret_cast<char**>(out), out_len));
+}
+
+/* Older Faasm forms (see above). */
+static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
+                                                uint8_t* buf, long buf_len)
+{
+    return faasmAwaitCallOutputBuffer(call_id, buf, buf_len);
+}
+
+static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
+                                                char* buf, long buf_len)
+{
+    return faasmAwaitCallOutputBuffer(call_id, reinterpret_cast<uint8_t*>(buf),
+                                      buf_len);
+}
+
+static inline long faasmReadState(const char* key, uint8_t* buf, long buf_len,
+                                  bool async)
+{
+    return faasmReadStateAsync_(key, buf, buf_len, async);
+}
+
+static inline uint8_t* faasmReadStatePtr(const char* key, long total_len,
+                                         bool async)
+{
+    return faasmReadStatePtrAsync_(key, total_len, async);
+}
+
+static inline void faasmReadStateOffset(const char* key, long total_len,
+                                        long offset, uint8_t* buf, long len,
+                                        bool async)
+{
+    faasmReadStateOffsetAsync_(key, total_len, offset, buf, len, async);
+}
+
+static inline uint8_t* faasmReadStateOffsetPtr(const char* key, long total_len,
+                                               long offset, long len,
+                                               bool async)
+{
+    return faasmReadStateOffsetPtrAsync_(key, total_len, offset, len, async);
+}
+
+static inline void faasmWriteState(const char* key, const uint8_t* data,
+                                   long len, bool async)
+{
+    faasmWriteStateAsync_(key, data, len, async);
+}
+
+static inline void faasmWriteStateOffset(const char* key, long total_len,
+                                         long offset, const uint8_t* data,
+                                         long len, bool async)
+{
+    faasmWriteStateOffsetAsync_(key, total_len, offset, data, len, async);
 }
 #endif
 

@@ -28,6 +28,26 @@ inline const char* getStringInput(const char* default_value)
     return text;
 }
 
+/* The input's first sizeof(T) bytes as a T (older releases; chained calls
+ * pass binary values), or default_value if there is no input. A shorter
+ * input fills the low bytes of a zeroed T. */
+template<typename T>
+inline T getTypedInput(T default_value)
+{
+    long size = faasmGetInputSize();
+    if (size <= 0) {
+        return default_value;
+    }
+    uint8_t* bytes = new uint8_t[size];
+    faasmGetInput(bytes, size);
+    T value{};
+    std::memcpy(&value, bytes,
+                static_cast<size_t>(size) < sizeof(T) ? static_cast<size_t>(size)
+                                                      : sizeof(T));
+    delete[] bytes;
+    return value;
+}
+
 /* Sets the output to a NUL-terminated string (without the NUL). */
 inline void setStringOutput(const char* value)
 {

@@ -5,7 +5,8 @@
  * directory to `faasm build` (-I/usr/include/eigen3, or wherever Eigen's
  * "Eigen/" directory is). Without them, including this header stops the
  * build with that advice. Matrices are stored column-major as doubles, as
- * in Faasm. The FaasmMemory* first argument of the oldest releases is gone.
+ * in Faasm. The FaasmMemory* first argument of the oldest releases is gone;
+ * the sparse-matrix state calls of the last releases are not provided.
  */
 #ifndef FAASM_MATRIX_H
 #define FAASM_MATRIX_H
@@ -39,16 +40,21 @@ inline Eigen::MatrixXd randomDenseMatrix(int rows, int cols)
     return Eigen::MatrixXd::Random(rows, cols);
 }
 
-/* About 10% of entries non-zero, uniform in [0, 0.1). */
-inline Eigen::SparseMatrix<double> randomSparseMatrix(int rows, int cols)
+inline Eigen::MatrixXd zeroMatrix(int rows, int cols)
 {
-    std::default_random_engine gen;
+    return Eigen::MatrixXd::Zero(rows, cols);
+}
+
+/* Entries non-zero with probability `threshold`, uniform in [0, threshold). */
+inline Eigen::SparseMatrix<double> randomSparseMatrix(int rows, int cols,
+                                                      double threshold = 0.1)
+{
     std::uniform_real_distribution<double> dist(0.0, 1.0);
     std::vector<Eigen::Triplet<double>> triplets;
     for (int i = 0; i < rows; ++i) {
         for (int j = 0; j < cols; ++j) {
-            double v = dist(gen);
-            if (v < 0.1) {
+            double v = dist(randomEngine());
+            if (v < threshold) {
                 triplets.emplace_back(i, j, v);
             }
         }
@@ -90,34 +96,48 @@ inline void writeMatrixToState(const char* key, const Eigen::MatrixXd& mat,
     delete[] reinterpret_cast<double*>(bytes);
 }
 
-inline Eigen::MatrixXd readMatrixFromState(const char* key, long rows, long cols,
-                                           bool pull = true)
+/* Copies the rows x cols matrix at key into buffer (column-major doubles). */
+inline void readMatrixFromState(const char* key, double* buffer, long rows, long cols,
+                                bool pull = true)
 {
     long n_bytes = rows * cols * static_cast<long>(sizeof(double));
     if (pull) {
         faasmPullState(key, n_bytes);
     }
-    std::vector<uint8_t> buffer(static_cast<size_t>(n_bytes));
-    faasmReadState(key, buffer.data(), n_bytes);
-    return bytesToMatrix(buffer.data(), rows, cols);
+    faasmReadState(key, reinterpret_cast<uint8_t*>(buffer), n_bytes);
 }
 
-/* Writes element (row, col) of mat into the local copy at key. */
+inline Eigen::MatrixXd readMatrixFromState(const char* key, long rows, long cols,
+                                           bool pull = true)
+{
+    std::vector<double> buffer(static_cast<size_t>(rows * cols));
+    readMatrixFromState(key, buffer.data(), rows, cols, pull);
+    return bytesToMatrix(reinterpret_cast<uint8_t*>(buffer.data()), rows, cols);
+}
+
+/* Writes element (row, col) of mat into the local copy at key (and pushes
+ * the change if push). */
 inline void writeMatrixToStateElement(const char* key, const Eigen::MatrixXd& mat,
-                                      long row, long col)
+                                      long row, long col, bool push = false)
 {
     long total = static_cast<long>(mat.rows() * mat.cols() * sizeof(double));
     double value = mat(row, col);
     faasmWriteStateOffset(key, total, matrixByteIndex(row, col, mat.rows()),
                           reinterpret_cast<uint8_t*>(&value), sizeof(double));
+    if (push) {
+        faasmPushStatePartial(key);
+    }
 }
 
 /* Columns col_start..col_end (inclusive) of a matrix with n_rows rows and
  * total_cols columns stored at key. */
 inline Eigen::MatrixXd readMatrixColumnsFromState(const char* key, long total_cols,
                                                   long col_start, long col_end,
-                                                  long n_rows)
+                                                  long n_rows, bool pull = true)
 {
+    if (pull) {
+        faasmPullState(key, total_cols * n_rows * static_cast<long>(sizeof(double)));
+    }
     long n_cols = col_end - col_start + 1;
     long start = matrixByteIndex(0, col_start, n_rows);
     long len = n_cols * n_rows * static_cast<long>(sizeof(double));
@@ -132,6 +152,17 @@ inline void shuffleMatrixColumns(Eigen::MatrixXd& mat)
     int n_cols = static_cast<int>(mat.cols());
     for (int i = n_cols - 1; i > 0; i--) {
         mat.col(i).swap(mat.col(randomInteger(0, n_cols - 1)));
+    }
+}
+
+/* Shuffles the columns of a and b by the same permutation. */
+inline void shufflePairedMatrixColumns(Eigen::MatrixXd& a, Eigen::MatrixXd& b)
+{
+    int n_cols = static_cast<int>(a.cols());
+    for (int i = n_cols - 1; i > 0; i--) {
+        int r = randomInteger(0, n_cols - 1);
+        a.col(i).swap(a.col(r));
+        b.col(i).swap(b.col(r));
     }
 }
 
@@ -158,6 +189,26 @@ inline double calculateSquaredError(const Eigen::MatrixXd& a, const Eigen::Matri
         }
     }
     return total;
+}
+
+/* Hinge loss summed over the entries: max(0, 1 - a * b). */
+inline double calculateHingeError(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b)
+{
+    double total = 0;
+    for (long r = 0; r < a.rows(); r++) {
+        for (long c = 0; c < a.cols(); c++) {
+            double margin = 1.0 - a.coeff(r, c) * b.coeff(r, c);
+            total += margin > 0 ? margin : 0;
+        }
+    }
+    return total;
+}
+
+inline double calculateRootMeanSquaredError(const Eigen::MatrixXd& a,
+                                            const Eigen::MatrixXd& b)
+{
+    Eigen::MatrixXd diff = a - b;
+    return std::sqrt(diff.squaredNorm() / static_cast<double>(diff.size()));
 }
 
 inline double calculateMse(const Eigen::MatrixXd& a, const Eigen::MatrixXd& b)
