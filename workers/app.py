@@ -41,6 +41,7 @@ ASYNC_QUEUE = "faasm-async"
 #: (Celery's hard time limit): the wall-clock limit, enforced from outside
 #: the instance in FAASM_TIMEOUT_MODE=kill, and a backstop in epoch mode.
 KILL_GRACE = {"kill": 0.5, "epoch": 10.0}
+REDIS_TRANSPORT = "workers.transport:Transport"
 
 
 def create_celery(settings: Settings) -> celery.Celery:
@@ -50,6 +51,10 @@ def create_celery(settings: Settings) -> celery.Celery:
         backend_url = f"workers.backend:AwaitedRedisBackend+{backend_url}"
     app.conf.update(
         broker_url=settings.broker,
+        # A message taken off a Redis queue is recorded as taken even across a Redis
+        # restart (workers/transport.py); other brokers use kombu's own transport.
+        broker_transport=REDIS_TRANSPORT if settings.broker.startswith(
+            ("redis://", "rediss://")) else None,
         result_backend=backend_url,
         # JSON only: a root worker refuses pickle, and JSON is language-neutral.
         task_serializer="json", result_serializer="json", accept_content=["json"],

@@ -1,0 +1,45 @@
+"""The Redis broker transport (workers/transport.py): a message taken off its
+queue just before Redis goes away is recorded as taken once Redis is back, so
+it is run (or given back) instead of lost. Real Redis, stopped and restarted."""
+
+import threading
+
+import kombu
+import pytest
+from kombu.transport import redis as kombu_redis
+
+from deploy.processes import RedisServer
+from workers.app import REDIS_TRANSPORT
+
+
+@pytest.mark.parametrize("transport, kept", [(REDIS_TRANSPORT, True),
+                                             ("redis", False)])
+def test_a_message_taken_as_redis_restarts_is_recorded(tmp_path, transport, kept):
+    server = RedisServer(tmp_path, durable=True).start()
+    try:
+        with kombu.Connection(server.url, transport=transport) as conn:
+            channel = conn.default_channel
+            queue = kombu.Queue("faasm-test", routing_key="faasm-test")
+            conn.Producer(channel).publish({"call": 7}, routing_key="faasm-test",
+                                           declare=[queue])
+            payload = channel._get("faasm-test")  # what BRPOP hands the worker
+            message = channel.Message(payload, channel=channel)
+            server.stop()  # Redis goes away before the message is recorded as taken
+            restart = threading.Timer(1.5, server.start)
+            restart.start()
+            try:
+                if not kept:
+                    with pytest.raises(channel.connection_errors):
+                        channel.qos.append(message, message.delivery_tag)
+                    return
+                channel.qos.append(message, message.delivery_tag)
+            finally:
+                restart.join()
+            unacked = channel.client.hget(channel.unacked_key, message.delivery_tag)
+            assert unacked is not None
+            assert isinstance(channel.qos, kombu_redis.QoS)
+            # Given back to its queue (what the visibility timeout does for a dead worker).
+            channel.qos.restore_by_tag(message.delivery_tag)
+            assert channel.client.llen("faasm-test") == 1
+    finally:
+        server.stop()
