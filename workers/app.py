@@ -42,6 +42,8 @@ ASYNC_QUEUE = "faasm-async"
 #: the instance in FAASM_TIMEOUT_MODE=kill, and a backstop in epoch mode.
 KILL_GRACE = {"kill": 0.5, "epoch": 10.0}
 REDIS_TRANSPORT = "workers.transport:Transport"
+#: Seconds the Redis broker's lock over giving back unacknowledged calls lives.
+UNACKED_MUTEX_EXPIRE = 15
 
 
 def create_celery(settings: Settings) -> celery.Celery:
@@ -92,7 +94,12 @@ def broker_transport_options(settings: Settings) -> dict:
     timeout = settings.visibility_timeout
     return {"visibility_timeout": timeout,
             "unacked_restore_interval": min(10, max(1, timeout // 4)),
-            "unacked_restore_throttle": 1, **_sentinel(settings)}
+            "unacked_restore_throttle": 1,
+            # The lock over that sweep: a worker or Redis killed while it is held
+            # leaves it set (an append-only Redis keeps it), and no sweep runs until it
+            # expires; kombu's 300 s would hold given-back calls that long. A sweep
+            # takes milliseconds.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE, **_sentinel(settings)}
 
 
 def _sentinel(settings: Settings) -> dict:

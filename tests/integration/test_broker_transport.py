@@ -43,3 +43,26 @@ def test_a_message_taken_as_redis_restarts_is_recorded(tmp_path, transport, kept
             assert channel.client.llen("faasm-test") == 1
     finally:
         server.stop()
+
+
+def test_a_sweep_lock_left_by_a_crash_expires_soon(tmp_path):
+    """kombu locks its sweep that gives back unacknowledged calls; a worker or Redis
+    killed while it is held leaves the lock behind, and no call is given back until
+    it expires (kombu's default: 300 s). Ours lives UNACKED_MUTEX_EXPIRE seconds."""
+    from faasm.settings import get_settings
+    from workers.app import UNACKED_MUTEX_EXPIRE, broker_transport_options
+
+    server = RedisServer(tmp_path, durable=True).start()
+    try:
+        options = broker_transport_options(get_settings())
+        with kombu.Connection(server.url, transport=REDIS_TRANSPORT,
+                              transport_options=options) as conn:
+            channel = conn.default_channel
+            lock = kombu_redis.Mutex(channel.client, channel.unacked_mutex_key,
+                                     channel.unacked_mutex_expire)
+            lock.__enter__()  # were its holder killed now, this would stay behind
+            ttl = channel.client.pttl(channel.unacked_mutex_key)
+            lock.__exit__(None, None, None)
+            assert 0 < ttl <= UNACKED_MUTEX_EXPIRE * 1000 <= 15_000
+    finally:
+        server.stop()

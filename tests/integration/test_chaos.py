@@ -108,6 +108,21 @@ def final_status(plat, call_id: int, deadline: float) -> str:
     return text
 
 
+def diagnose(plat, call_id: int) -> dict:
+    """What Redis and the API say about a call that did not end as it should."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(plat.redis_url)
+    report = {"record": client.hgetall(f"faasm:call:{call_id}"),
+              "result": client.get(f"celery-task-meta-{call_id}"),
+              "queues": {q: client.llen(q) for q in ("faasm-sync", "faasm-async")},
+              "unacked": client.hlen("unacked")}
+    for _ in range(4):
+        report.setdefault("status", []).append(requests.post(
+            plat.invoke_url, json={"status": True, "id": call_id}, timeout=10).text[:80])
+    return report
+
+
 def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
     plat = chaos_platform
     load = Load(plat)
@@ -150,7 +165,7 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
     deadline = time.monotonic() + 45
     finals = {call_id: final_status(plat, call_id, deadline) for call_id in accepted}
     not_done = {i: s for i, s in finals.items() if not s.startswith(f"SUCCESS: {accepted[i]}")}
-    assert not not_done, dict(list(not_done.items())[:5])
+    assert not not_done, (dict(list(not_done.items())[:5]), diagnose(plat, min(not_done)))
     settled = time.monotonic() - load_end
 
     # Back without a person: every process RUNNING again, under new PIDs where killed.
