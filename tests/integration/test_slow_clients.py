@@ -10,16 +10,22 @@ import pytest
 import requests
 
 from bench.slow_clients import SLOW_BODIES, SLOW_HEADERS, slow_load
-from deploy.processes import Platform
+from deploy.processes import Platform, private_redis
 from tests import wat
 
 READ_TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def slow_platform(redis_url, tmp_path_factory):
-    plat = Platform(redis_url, tmp_path_factory.mktemp("slow"), concurrency=1,
-                    FAASM_REQUEST_READ_TIMEOUT=str(READ_TIMEOUT)).start()
+def slow_platform(tmp_path_factory):
+    # Its own Redis: a worker of the session's platform must not take its calls.
+    with private_redis() as url:
+        plat = Platform(url, tmp_path_factory.mktemp("slow"), concurrency=1,
+                        FAASM_REQUEST_READ_TIMEOUT=str(READ_TIMEOUT)).start()
+        yield from _serving(plat)
+
+
+def _serving(plat):
     try:
         assert requests.put(f"{plat.upload_url}/f/slow/hello", data=wat.HELLO).ok
         for _ in range(100):
