@@ -7,6 +7,8 @@ worker's memory: it is neither queued nor unacknowledged, and was lost.
 Here that record is retried until Redis answers again (for up to
 ``RECORD_RETRY_SECONDS``), so the call is then run and acknowledged as
 usual, or given back after the visibility timeout if the worker dies too.
+Likewise, the calls a worker gives back when its connection drops are given
+back once Redis answers, rather than left for the visibility timeout.
 The Sentinel and RabbitMQ transports are left as they are.
 """
 
@@ -35,6 +37,32 @@ class QoS(kombu_redis.QoS):
                               "it as taken (%s)", _task_id(message), RECORD_RETRY_SECONDS, exc)
                     raise
                 time.sleep(0.5)
+
+
+    def restore_unacked(self, client=None) -> None:
+        """Give back the calls this channel took and did not acknowledge.
+
+        kombu does it when the channel closes, which is also when the worker
+        lost its connection to Redis: then it failed, and those calls waited
+        for the visibility timeout (minutes) before anyone ran them. Here it
+        is retried until Redis answers (each give-back is one transaction, so
+        a retry never queues a call twice). A call that was still running is
+        run again: acknowledged late, a call may run more than once.
+        """
+        deadline = time.monotonic() + RECORD_RETRY_SECONDS
+        for tag in list(self._delivered):
+            while True:
+                try:
+                    self.restore_by_tag(tag)
+                    break
+                except self.channel.connection_errors as exc:
+                    if time.monotonic() > deadline:
+                        log.error("could not give back a taken call: Redis did not come "
+                                  "back within %g s (%s); the visibility timeout will",
+                                  RECORD_RETRY_SECONDS, exc)
+                        raise
+                    time.sleep(0.5)
+        self._delivered.clear()
 
 
 def _task_id(message) -> str:

@@ -66,3 +66,35 @@ def test_a_sweep_lock_left_by_a_crash_expires_soon(tmp_path):
             assert 0 < ttl <= UNACKED_MUTEX_EXPIRE * 1000 <= 15_000
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("transport, given_back", [(REDIS_TRANSPORT, True),
+                                                   ("redis", False)])
+def test_calls_taken_are_given_back_once_redis_answers(tmp_path, transport, given_back):
+    """A worker whose connection drops gives back the calls it took; with Redis
+    away at that moment, kombu's transport fails and leaves them to the
+    visibility timeout (minutes), this one gives them back when Redis is back."""
+    server = RedisServer(tmp_path, durable=True).start()
+    try:
+        with kombu.Connection(server.url, transport=transport) as conn:
+            channel = conn.default_channel
+            queue = kombu.Queue("faasm-test", routing_key="faasm-test")
+            conn.Producer(channel).publish({"call": 8}, routing_key="faasm-test",
+                                           declare=[queue])
+            message = channel.basic_get("faasm-test")  # taken: recorded as unacknowledged
+            assert message is not None and channel.client.llen("faasm-test") == 0
+            server.stop()
+            restart = threading.Timer(1.5, server.start)
+            restart.start()
+            try:
+                if not given_back:
+                    with pytest.raises(channel.connection_errors):
+                        channel.qos.restore_unacked()
+                    return
+                channel.qos.restore_unacked()
+            finally:
+                restart.join()
+            assert channel.client.llen("faasm-test") == 1
+            assert channel.client.hlen(channel.unacked_key) == 0
+    finally:
+        server.stop()
