@@ -92,7 +92,10 @@ def supervisor_config(processes: list[tuple[str, str]], copies: dict[str, int],
             f"priority={priority * 10}",
             "autostart=true", "autorestart=true",
             f"startsecs={START_SECONDS}", f"startretries={START_RETRIES}",
-            "stopsignal=TERM", "stopasgroup=true", "killasgroup=true",
+            # SIGTERM to the process alone: the worker's warm shutdown lets its pool
+            # processes finish their calls (a SIGTERM to them would cut a call
+            # short); SIGKILL, after stopwaitsecs, goes to the whole group.
+            "stopsignal=TERM", "stopasgroup=false", "killasgroup=true",
             f"stopwaitsecs={stop_worker if name == 'worker' else STOP_SECONDS}",
             "redirect_stderr=true",
             f"stdout_logfile={esc(log_dir)}/{label}.log",

@@ -123,6 +123,10 @@ class Settings:
         "STORAGE", "shared storage for functions and files: a directory path, "
         "`s3://bucket/prefix`, or `http://upload-host:8002` (fileserver mode: workers read "
         "through the upload API); defaults to <data dir>/storage", "")
+    request_read_timeout: float = _env(
+        "REQUEST_READ_TIMEOUT", "seconds a client has to send a whole request (headers and "
+        "body) to an API before it is answered 408; while it sends, it holds no thread",
+        60.0, _positive(float))
     call_id_floor_path: str = _env(
         "CALL_ID_FLOOR", "file keeping a floor above every call ID issued, raised in blocks, "
         "so that no ID is issued twice when Redis loses data (docs/HARDENING.md); every "

@@ -41,6 +41,9 @@ ASYNC_QUEUE = "faasm-async"
 #: (Celery's hard time limit): the wall-clock limit, enforced from outside
 #: the instance in FAASM_TIMEOUT_MODE=kill, and a backstop in epoch mode.
 KILL_GRACE = {"kill": 0.5, "epoch": 10.0}
+REDIS_TRANSPORT = "workers.transport:Transport"
+#: Seconds the Redis broker's lock over giving back unacknowledged calls lives.
+UNACKED_MUTEX_EXPIRE = 15
 
 
 def create_celery(settings: Settings) -> celery.Celery:
@@ -50,6 +53,10 @@ def create_celery(settings: Settings) -> celery.Celery:
         backend_url = f"workers.backend:AwaitedRedisBackend+{backend_url}"
     app.conf.update(
         broker_url=settings.broker,
+        # A message taken off a Redis queue is recorded as taken even across a Redis
+        # restart (workers/transport.py); other brokers use kombu's own transport.
+        broker_transport=REDIS_TRANSPORT if settings.broker.startswith(
+            ("redis://", "rediss://")) else None,
         result_backend=backend_url,
         # JSON only: a root worker refuses pickle, and JSON is language-neutral.
         task_serializer="json", result_serializer="json", accept_content=["json"],
@@ -85,7 +92,12 @@ def broker_transport_options(settings: Settings) -> dict:
     timeout = settings.visibility_timeout
     return {"visibility_timeout": timeout,
             "unacked_restore_interval": min(10, max(1, timeout // 4)),
-            "unacked_restore_throttle": 1, **_sentinel(settings)}
+            "unacked_restore_throttle": 1,
+            # The lock over that sweep: a worker or Redis killed while it is held
+            # leaves it set (an append-only Redis keeps it), and no sweep runs until it
+            # expires; kombu's 300 s would hold given-back calls that long. A sweep
+            # takes milliseconds.
+            "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE, **_sentinel(settings)}
 
 
 def _sentinel(settings: Settings) -> dict:

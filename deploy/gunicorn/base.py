@@ -11,7 +11,9 @@ from faasm.settings import get_settings
 
 settings = get_settings()
 
-worker_class = "gthread"
+# gthread, with each request read whole by the worker's main loop before a thread
+# takes it, so slow clients hold no thread (deploy/gunicorn/worker.py).
+worker_class = "deploy.gunicorn.worker.BufferedThreadWorker"
 workers = 2
 threads = 8
 timeout = int(settings.max_call_timeout + settings.queue_grace + 30)

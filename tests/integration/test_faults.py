@@ -118,13 +118,14 @@ def test_redis_restart_under_load(platform, redis_server):
     during = [a for a in answers if down_at + 0.2 < a[0] < restarting_at]
     after = [a for a in answers if a[0] > up_at]
     assert during and all(code == 503 and "unavailable" in text for _, code, text in during), \
-        during[:3]
+        [(round(t - down_at, 2), code, text[:60]) for t, code, text in answers
+         if down_at - 1 < t < up_at + 3]
     assert any(code == 200 for _, code, _ in after), "never recovered"
-    # A sync call in flight when Redis died may never get a result (see docs/HARDENING.md);
-    # the API still answers it, FAILED, within its limit, and records it as failed.
+    # A message a worker took off the queue just as Redis went away is recorded as taken
+    # once Redis is back (workers/transport.py), so no sync call goes without a result.
     lost = [a for a in answers if a[1] == 500 and "did not finish within" in a[2]]
     assert not [a for a in answers if a[1] == 500 and "FAILED" not in a[2]]
-    assert len(lost) <= 3
+    assert not lost, lost
     assert not [a for a in answers if a[1] == 0]  # the API always answered
     recovered = min(a[0] for a in after if a[1] == 200) - up_at
     statuses = dict(sorted(collections.Counter(a[1] for a in answers).items()))
@@ -132,7 +133,7 @@ def test_redis_restart_under_load(platform, redis_server):
           f"{len(during)} answered 503 while Redis was "
           f"down {restarting_at - down_at:.1f} s, "
           f"{sum(1 for a in answers if a[1] == 200)} succeeded, first success {recovered:.2f} s "
-          f"after Redis was back, {len(lost)} answered FAILED (message lost in the crash), "
+          f"after Redis was back, {len(lost)} answered FAILED (message lost), "
           "0 unanswered")
 
 

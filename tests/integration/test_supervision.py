@@ -80,3 +80,38 @@ def test_a_killed_process_is_restarted_and_the_others_keep_running(supervised, v
 def test_the_procfile_is_the_list_of_processes(supervised):
     status = supervised.ctl("status")
     assert sorted(line.split()[0] for line in status.splitlines()) == sorted(PROCESSES)
+
+
+def test_a_graceful_worker_restart_loses_no_sync_call(supervised):
+    """``supervisorctl restart worker`` (SIGTERM: Celery's warm shutdown) while sync
+    calls run: the calls it was running finish, the ones it had taken but not
+    started go back to the queue, and every caller gets its result."""
+    import threading
+
+    assert answer(lambda: requests.put(f"{supervised.upload_url}/f/sup/sleep", data=wat.SLEEP,
+                                       timeout=10)).ok
+    answers, stop = [], threading.Event()
+
+    def load():
+        while not stop.is_set():
+            try:
+                r = requests.post(supervised.invoke_url, json={"user": "sup", "function": "sleep"},
+                                  timeout=90)
+                answers.append((r.status_code, r.text))
+            except requests.RequestException as exc:
+                answers.append((0, str(exc)))
+
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    time.sleep(1.5)
+    old = supervised.pid("worker")
+    assert "started" in supervised.ctl("restart", "worker")
+    assert supervised.pid("worker") not in (0, old)
+    time.sleep(3)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(answers) >= 6, answers
+    assert all(a == (200, "slept") for a in answers), \
+        [a for a in answers if a != (200, "slept")][:3]

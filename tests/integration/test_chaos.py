@@ -1,0 +1,181 @@
+"""Chaos under ``make run``: the platform as ``python -m deploy.run`` runs it
+(supervisord over the Procfile, private Redis with its append-only file), calls
+at a steady rate, and meanwhile the private Redis is SIGKILLed twice and the
+worker's main process once. Nobody restarts anything by hand.
+
+Asserted: every request answered (never a refused connection), each answer a
+success or a 503 with a one-line reason; every sync success is its own input;
+no call ID issued twice; every accepted async call ends SUCCESS with its input
+(none lost, none left RUNNING); the platform serves again on its own.
+"""
+
+import collections
+import os
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from deploy.processes import SupervisedPlatform
+from tests import wat
+
+#: Seconds of load, and when each process is killed (seconds into the load).
+LOAD_SECONDS = 20.0
+KILLS = ((3.0, "redis"), (8.0, "redis"), (13.0, "worker"))
+#: Calls per second of each kind.
+SYNC_RATE, ASYNC_RATE = 5, 10
+
+
+@pytest.fixture(scope="module")
+def chaos_platform(tmp_path_factory):
+    plat = SupervisedPlatform(
+        tmp_path_factory.mktemp("chaos"), FAASM_WORKER_CONCURRENCY="2",
+        FAASM_CALL_TIMEOUT="5", FAASM_MAX_CALL_TIMEOUT="10",
+        # A killed worker's calls come back after this (the default is 5 minutes).
+        FAASM_BROKER_VISIBILITY_TIMEOUT="12").start()
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                up = requests.put(f"{plat.upload_url}/f/chaos/echo", data=wat.ECHO, timeout=10)
+                call = requests.post(plat.invoke_url, json={"user": "chaos", "function": "echo",
+                                                            "input_data": "warm"}, timeout=30)
+                if up.ok and call.ok:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        else:
+            raise RuntimeError("platform never served:\n" + plat.log("run"))
+        yield plat
+    finally:
+        plat.stop()
+
+
+class Load:
+    """Calls at a steady rate from a few threads; every answer kept."""
+
+    def __init__(self, plat):
+        self.plat = plat
+        self.answers = []  # (kind, input, status, text)
+        self.stop = threading.Event()
+        self.count = collections.Counter()
+        self.lock = threading.Lock()
+
+    def caller(self, kind: str, rate: float, worker: int):
+        session = requests.Session()
+        n, start = 0, time.monotonic()
+        while not self.stop.is_set():
+            n += 1
+            data = f"{kind}-{worker}-{n}"
+            body = {"user": "chaos", "function": "echo", "input_data": data}
+            if kind == "async":
+                body["async"] = True
+            try:
+                r = session.post(self.plat.invoke_url, json=body, timeout=90)
+                answer = (kind, data, r.status_code, r.text)
+            except requests.RequestException as exc:
+                answer = (kind, data, 0, f"{type(exc).__name__}: {exc}")
+            with self.lock:
+                self.answers.append(answer)
+            delay = start + n / rate - time.monotonic()
+            if delay > 0:
+                self.stop.wait(delay)
+
+    def threads(self):
+        # Sync callers each wait for their call: several, so a slow call does not
+        # stop the others. Each thread keeps its share of the rate.
+        return ([threading.Thread(target=self.caller, args=("sync", SYNC_RATE / 3, i))
+                 for i in range(3)] +
+                [threading.Thread(target=self.caller, args=("async", ASYNC_RATE / 2, i))
+                 for i in range(2)])
+
+
+def final_status(plat, call_id: int, deadline: float) -> str:
+    """The call's status once it is no longer RUNNING (a 503 is asked again)."""
+    text = "RUNNING"
+    while time.monotonic() < deadline:
+        try:
+            r = requests.post(plat.invoke_url, json={"status": True, "id": call_id}, timeout=10)
+            text = r.text if r.status_code != 503 else f"503 {r.text}"
+        except requests.RequestException as exc:
+            text = f"no answer: {exc}"
+        if text.startswith(("SUCCESS", "FAILED")) or r.status_code in (404, 410):
+            return text
+        time.sleep(0.3)
+    return text
+
+
+def diagnose(plat, call_id: int) -> dict:
+    """What Redis and the API say about a call that did not end as it should."""
+    import redis as redis_client
+
+    client = redis_client.Redis.from_url(plat.redis_url)
+    report = {"record": client.hgetall(f"faasm:call:{call_id}"),
+              "result": client.get(f"celery-task-meta-{call_id}"),
+              "queues": {q: client.llen(q) for q in ("faasm-sync", "faasm-async")},
+              "unacked": client.hlen("unacked")}
+    for _ in range(4):
+        report.setdefault("status", []).append(requests.post(
+            plat.invoke_url, json={"status": True, "id": call_id}, timeout=10).text[:80])
+    return report
+
+
+def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
+    plat = chaos_platform
+    load = Load(plat)
+    threads = load.threads()
+    began = time.monotonic()
+    for t in threads:
+        t.start()
+    killed = []
+    for at, name in KILLS:
+        time.sleep(max(0.0, began + at - time.monotonic()))
+        pid = plat.pid(name)
+        assert pid, plat.ctl("status")
+        os.kill(pid, signal.SIGKILL)
+        killed.append((name, pid, round(time.monotonic() - began, 1)))
+    time.sleep(max(0.0, began + LOAD_SECONDS - time.monotonic()))
+    load.stop.set()
+    for t in threads:
+        t.join()
+    load_end = time.monotonic()
+
+    answers = load.answers
+    statuses = collections.Counter((kind, status) for kind, _, status, _ in answers)
+    refused = [a for a in answers if a[2] == 0]
+    assert not refused, refused[:3]
+    others = [a for a in answers if a[2] not in (200, 503)]
+    assert not others, others[:5]
+    for _, _, status, text in answers:
+        if status == 503:
+            assert text.endswith("\n") and "\n" not in text[:-1] and text.strip(), text
+    sync_ok = [a for a in answers if a[0] == "sync" and a[2] == 200]
+    wrong = [a for a in sync_ok if not a[3].startswith(a[1])]
+    assert not wrong, wrong[:3]
+
+    accepted = {int(text): data for kind, data, status, text in answers
+                if kind == "async" and status == 200}
+    async_ok = [a for a in answers if a[0] == "async" and a[2] == 200]
+    assert len(accepted) == len(async_ok), "a call ID was issued twice"
+
+    # Every accepted async call ends SUCCESS with its own input: none lost or RUNNING.
+    deadline = time.monotonic() + 45
+    finals = {call_id: final_status(plat, call_id, deadline) for call_id in accepted}
+    not_done = {i: s for i, s in finals.items() if not s.startswith(f"SUCCESS: {accepted[i]}")}
+    assert not not_done, (dict(list(not_done.items())[:5]), diagnose(plat, min(not_done)))
+    settled = time.monotonic() - load_end
+
+    # Back without a person: every process RUNNING again, under new PIDs where killed.
+    status = plat.ctl("status")
+    assert status.count("RUNNING") == 5, status
+    assert all(plat.pid(name) != pid for name, pid, _ in killed)
+    after = requests.post(plat.invoke_url, json={"user": "chaos", "function": "echo",
+                                                 "input_data": "after"}, timeout=60)
+    assert after.status_code == 200 and after.text.startswith("after")
+    print(f"\nchaos: killed {killed}; {len(answers)} requests in {LOAD_SECONDS:g} s: "
+          f"{dict(statuses)}; sync ok {len(sync_ok)}, async accepted {len(accepted)} "
+          f"(IDs distinct), all SUCCESS {settled:.1f} s after the load; refused 0, "
+          f"other errors 0")
