@@ -167,7 +167,10 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     from workers.app import CallQueue
     from workers.app import app as celery_app
 
+    from workers.tracing import start_tracing
+
     settings = settings or get_settings()
+    start_tracing("faasm-invoke", falcon=True)
     client = redisdb.connect(settings)
     return create_app(InvokeDeps(
         settings=settings, functions=Functions(open_storage(settings.storage)),

@@ -150,7 +150,10 @@ def create_app(deps: UploadDeps) -> falcon.App:
 
 def get_app(settings: Settings | None = None) -> falcon.App:
     """The app as configured from the environment (gunicorn's entry point)."""
+    from workers.tracing import start_tracing
+
     settings = settings or get_settings()
+    start_tracing("faasm-upload", falcon=True)
     storage = open_storage(settings.storage)
     client = redisdb.connect(settings)
     return create_app(UploadDeps(

@@ -56,6 +56,9 @@ runner = _ProcessRunner()
 
 @worker_process_init.connect
 def _warm_up(**_):
+    from workers.tracing import start_tracing
+
+    start_tracing("faasm-worker")
     runner.get()
 
 
