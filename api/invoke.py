@@ -14,6 +14,7 @@ import falcon
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
 from api.health import add_health_routes
+from api.hints import add_wrong_port_hints
 from api.logs import add_logs_routes
 from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
@@ -159,6 +160,7 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     add_health_routes(app, lambda: deps.queue)
     add_metrics_routes(app, lambda: deps.queue)
     add_logs_routes(app, deps)
+    add_wrong_port_hints(app, "invoke")
     return app
 
 

@@ -156,14 +156,15 @@ class InvokeRequest:
 
 
 def _flag(body: dict, key: str) -> bool:
+    """A JSON boolean (absent or null is false). 1, 0 and strings are refused rather
+    than guessed: ``"flush": 0`` must not flush every worker."""
     value = body.get(key, False)
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise BadRequest(f"Invalid {key}: expected true or false")
+    raise BadRequest(f"Invalid {key}: {json.dumps(value)[:40]} is not a JSON boolean; "
+                     f"send \"{key}\": true or false")
 
 
 def parse_call_id(value: object) -> int:

@@ -93,3 +93,15 @@ def test_call_id_parsing():
     assert parse_call_id(" 12 ") == 12
     with pytest.raises(BadRequest):
         parse_call_id(2**63)
+
+
+@pytest.mark.parametrize("body", [
+    {"user": "u", "function": "f", "async": 1}, {"flush": 0}, {"flush": 1},
+    {"status": "true", "id": 1}, {"user": "u", "function": "f", "python": "1"}])
+def test_flags_are_json_booleans_only(body):
+    key = next(k for k in ("async", "flush", "status", "python") if k in body)
+    with pytest.raises(BadRequest) as err:
+        parse_invoke(json.dumps(body).encode(), 300)
+    assert err.value.reason.startswith(f"Invalid {key}: ")
+    assert f'send "{key}": true or false' in err.value.reason
+    assert "\n" not in err.value.reason
