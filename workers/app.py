@@ -73,8 +73,6 @@ def create_celery(settings: Settings) -> celery.Celery:
         result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         task_ignore_result=False,
-        # A worker records STARTED when it takes a call: /status/{id} tells QUEUED from RUNNING.
-        task_track_started=True,
     )
     return app
 
@@ -264,7 +262,18 @@ class CallQueue:
             if raise_failure:
                 raise CallFailed(reason)
             return CallStatus.FAILED, reason
-        return (CallStatus.QUEUED if state == "PENDING" else CallStatus.RUNNING), ""
+        return (CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED), ""
+
+    def _taken(self, call_id: int) -> bool:
+        """Whether a worker took the call (faasm.records.started_key), or a call awaiting
+        it runs it inline (its claim). Not Celery's STARTED state: a worker that
+        acknowledges a call run inline would write it over the stored outcome."""
+        from faasm.records import claim_key, started_key
+
+        prefix = self.settings.key_prefix
+        with _reachable("Redis"):
+            return bool(self.registry.client.exists(started_key(prefix, call_id),
+                                                    claim_key(prefix, call_id)))
 
     def cancel(self, call_ids: list[int]) -> int:
         """Stop ``call_ids``: queued ones never start, running ones are killed, and

@@ -91,6 +91,19 @@ class _Observer:
             self.metrics = CallMetrics(self.client, settings.key_prefix)
             self.pid = os.getpid()
 
+    def started(self, call: Call) -> None:
+        """Mark the call taken (faasm.records.started_key): QUEUED becomes RUNNING."""
+        from faasm.records import started_key
+
+        try:
+            self._ready()
+            settings = get_settings()
+            self.client.set(started_key(settings.key_prefix, call.id), b"1",
+                            ex=settings.result_retention)
+        except Exception:
+            logger.warning("could not mark call %s started", call.id,
+                           exc_info=get_settings().debug)
+
     def finished(self, call: Call, outcome: str, seconds: float, stdout: bytes = b"",
                  stderr: bytes = b"", reason: str | None = None) -> None:
         try:

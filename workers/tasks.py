@@ -79,6 +79,7 @@ def call(self, **message) -> str:
             raise Ignore()
         if taken == "done":
             raise Ignore()  # an awaiting call ran it inline and stored its outcome
+    observer.started(parsed)
     started = time.monotonic()
     try:
         result = current.execute(parsed)
