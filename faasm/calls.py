@@ -109,6 +109,10 @@ class CallResult:
         """
         message = {"output": b64encode(self.output), "stdout": b64encode(self.stdout),
                    "timings": self.timings, "worker": self.worker}
+        preview = _preview(self.output)
+        if preview is not None:
+            # First, for people: Flower shows this text as the call's result.
+            message = {"output_text": preview, **message}
         if self.started:
             message.update(started=self.started, finished=self.finished)
         return _compact_json(message)
@@ -125,6 +129,23 @@ class CallResult:
     def response_body(self) -> bytes:
         """Faasm's sync response: the output bytes followed by captured stdout."""
         return self.output + self.stdout
+
+
+#: Characters of a call's output shown as text in its result (Flower's result column).
+PREVIEW_CHARS = 200
+
+
+def _preview(data: bytes) -> str | None:
+    """The start of ``data`` as text when it is UTF-8 (else None: base64 says it all)."""
+    head = data[:PREVIEW_CHARS * 4]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A character cut at the end of the slice is fine; anything else is not text.
+        if len(head) == len(data) or exc.start < len(head) - 3:
+            return None
+        text = head[:exc.start].decode("utf-8")
+    return text[:PREVIEW_CHARS]
 
 
 class CallStatus(str, Enum):
