@@ -16,8 +16,8 @@ setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit("Python 3.11+ is needed, found " + sys.version.split()[0]) if sys.version_info < (3, 11) else None'
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "Installing pinned requirements into $(VENV) ..."
-	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@echo "Installing pinned requirements into $(VENV) (the first time takes a few minutes) ..."
+	@$(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements.txt
 	@$(PY) -m pip install --quiet --disable-pip-version-check -e . --no-deps \
 		> $(VENV)/install-faasm.log 2>&1 || { cat $(VENV)/install-faasm.log; exit 1; }
 	@rm -f $(VENV)/.installed-* && touch $@

@@ -14,6 +14,7 @@ import falcon
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
 from api.health import add_health_routes
+from api.hints import add_wrong_port_hints
 from api.logs import add_logs_routes
 from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
@@ -159,6 +160,7 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     add_health_routes(app, lambda: deps.queue)
     add_metrics_routes(app, lambda: deps.queue)
     add_logs_routes(app, deps)
+    add_wrong_port_hints(app, "invoke")
     return app
 
 
@@ -167,7 +169,10 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     from workers.app import CallQueue
     from workers.app import app as celery_app
 
+    from workers.tracing import start_tracing
+
     settings = settings or get_settings()
+    start_tracing("faasm-invoke", falcon=True)
     client = redisdb.connect(settings)
     return create_app(InvokeDeps(
         settings=settings, functions=Functions(open_storage(settings.storage)),

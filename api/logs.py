@@ -92,8 +92,10 @@ class FunctionLogs(_Logs):
 
 
 def _position(text: str) -> bool:
+    """A Redis stream ID: two unsigned 64-bit decimals joined by ``-``."""
     first, dash, second = text.partition("-")
-    return bool(dash) and first.isdigit() and second.isdigit() and len(text) <= 40
+    return bool(dash) and all(part.isascii() and part.isdigit() and int(part) < 2**64
+                              for part in (first, second))
 
 
 def add_logs_routes(app: falcon.App, deps) -> None:

@@ -116,15 +116,19 @@ def _upload_paths() -> dict:
                   "description": "path of the shared file, relative to the shared root "
                                  "(a `faasm://` prefix is accepted; `..`, absolute paths, "
                                  "backslashes and NUL are refused)",
-                  "schema": {"type": "string"}}]
+                  "schema": {"type": "string", "minLength": 1, "maxLength": 4096,
+                             "pattern": r"^(faasm://)?[^/\\\x00][^\\\x00]*$"}}]
     up = "upload"
     return {
         "/f/{user}/{function}": {"parameters": fn, "put": _operation(
             "Upload a wasm function (validated, stored, precompiled)",
             {"200": _text("Stored", "Function upload complete\n"),
              **_errors("400", "413", "503")}, up, operationId="putFunction",
-            requestBody={"required": True, **_binary("a wasm32-wasi module",
-                                                      "application/wasm")}),
+            requestBody={"required": True, "description": "a wasm32-wasi module (the bytes, "
+                         "whatever the Content-Type; an empty body is a 400)", "content": {
+                             kind: {"schema": {"type": "string", "format": "binary",
+                                               "minLength": 8}}
+                             for kind in ("application/wasm", "application/octet-stream")}}),
             "get": _operation("Download a wasm function as uploaded",
                               {"200": _binary("The wasm bytes", "application/wasm"),
                                **_errors("400", "404")}, up, operationId="getFunction")},
@@ -132,7 +136,9 @@ def _upload_paths() -> dict:
             "Upload a Python function (UTF-8 source, syntax-checked)",
             {"200": _text("Stored", "Python function upload complete\n"),
              **_errors("400", "413", "503")}, up, operationId="putPythonFunction",
-            requestBody={"required": True, **_text("Python source")}),
+            requestBody={"required": True, "description": "Python source (UTF-8; an empty "
+                         "body is a 400)", "content": {"text/plain": {
+                             "schema": {"type": "string", "minLength": 1}}}}),
             "get": _operation("Download a Python function's source as uploaded",
                               {"200": _text("The source"), **_errors("400", "404")}, up,
                               operationId="getPythonFunction")},
@@ -213,6 +219,8 @@ _INVOKE_REQUEST = {
         "py_func": {"type": "string", "pattern": NAME_PATTERN},
         "flush": {"type": "boolean", "description": "drop every worker's caches"},
     },
+    "anyOf": [{"required": ["user", "function"]}, {"required": ["status", "id"]},
+              {"required": ["flush"]}, {"required": ["python", "py_user", "py_func"]}],
     "examples": [{"user": "demo", "function": "hello", "input_data": "hi"},
                  {"user": "demo", "function": "hello", "async": True},
                  {"status": True, "id": 1}, {"flush": True}],

@@ -12,8 +12,9 @@ import falcon
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body, utf8_header
 from api.health import add_health_routes, default_queue
-from api.metrics import add_metrics_routes
+from api.hints import add_wrong_port_hints
 from api.inventory import add_inventory_routes
+from api.metrics import add_metrics_routes
 from api.openapi import upload_document
 from api.storage import add_storage_routes
 from faasm import redisdb
@@ -145,12 +146,16 @@ def create_app(deps: UploadDeps) -> falcon.App:
     add_inventory_routes(app, deps)
     add_health_routes(app, default_queue)
     add_metrics_routes(app, default_queue)
+    add_wrong_port_hints(app, "upload")
     return app
 
 
 def get_app(settings: Settings | None = None) -> falcon.App:
     """The app as configured from the environment (gunicorn's entry point)."""
+    from workers.tracing import start_tracing
+
     settings = settings or get_settings()
+    start_tracing("faasm-upload", falcon=True)
     storage = open_storage(settings.storage)
     client = redisdb.connect(settings)
     return create_app(UploadDeps(

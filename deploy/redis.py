@@ -46,7 +46,9 @@ def server_command(url: str, data_dir: Path, fsync: str = "always") -> list[str]
     return [server_binary(), "--port", str(parsed.port or 6379),
             "--bind", parsed.hostname or "127.0.0.1", "--dir", str(data_dir),
             "--appendonly", "yes", "--appendfsync", fsync, "--save", "",
-            "--protected-mode", "no"]
+            "--protected-mode", "no",
+            # Routine events (AOF rewrites, clients) are not worth a line: warnings only.
+            "--loglevel", "warning"]
 
 
 def wait_until_answers(url: str, seconds: float) -> bool:

@@ -113,6 +113,10 @@ class CallResult:
         """
         message = {"output": b64encode(self.output), "stdout": b64encode(self.stdout),
                    "timings": self.timings, "worker": self.worker}
+        preview = _preview(self.output)
+        if preview is not None:
+            # First, for people: Flower shows this text as the call's result.
+            message = {"output_text": preview, **message}
         if self.started:
             message.update(started=self.started, finished=self.finished)
         if self.stderr:
@@ -132,6 +136,23 @@ class CallResult:
     def response_body(self) -> bytes:
         """Faasm's sync response: the output bytes followed by captured stdout."""
         return self.output + self.stdout
+
+
+#: Characters of a call's output shown as text in its result (Flower's result column).
+PREVIEW_CHARS = 200
+
+
+def _preview(data: bytes) -> str | None:
+    """The start of ``data`` as text when it is UTF-8 (else None: base64 says it all)."""
+    head = data[:PREVIEW_CHARS * 4]
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A character cut at the end of the slice is fine; anything else is not text.
+        if len(head) == len(data) or exc.start < len(head) - 3:
+            return None
+        text = head[:exc.start].decode("utf-8")
+    return text[:PREVIEW_CHARS]
 
 
 class CallStatus(str, Enum):
@@ -164,14 +185,15 @@ class InvokeRequest:
 
 
 def _flag(body: dict, key: str) -> bool:
+    """A JSON boolean (absent or null is false). 1, 0 and strings are refused rather
+    than guessed: ``"flush": 0`` must not flush every worker."""
     value = body.get(key, False)
+    if value is None:
+        return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, (int, float)) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0"):
-        return value.lower() in ("true", "1")
-    raise BadRequest(f"Invalid {key}: expected true or false")
+    raise BadRequest(f"Invalid {key}: {json.dumps(value)[:40]} is not a JSON boolean; "
+                     f"send \"{key}\": true or false")
 
 
 def parse_call_id(value: object) -> int:

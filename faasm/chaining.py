@@ -44,9 +44,6 @@ class Dispatcher(Protocol):
     def wait(self, call_id: int, timeout: float) -> Outcome | None:
         """The call's outcome, or None if it has not ended within ``timeout`` s."""
 
-    def started(self, call_id: int) -> None:
-        """Record that a call run inline has started (its status: RUNNING, not QUEUED)."""
-
     def store(self, call_id: int, outcome: Outcome) -> None:
         """Record the outcome of a call run inline, for pollers and waiters."""
 
@@ -109,7 +106,6 @@ class Chaining:
             raise CallTimedOut(f"Call timed out before running call {call.id}")
         if call.timeout is None or call.timeout > remaining:
             call.timeout = remaining
-        self.dispatcher.started(call.id)
         try:
             result = self.execute(call)
             result.worker = result.worker or f"inline@{socket.gethostname()}/{os.getpid()}"

@@ -265,9 +265,42 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("ids", nargs="*", metavar="ID", help="token id as `list` shows it, or "
                    "the whole token")
     q.add_argument("--user", help="revoke every token of this user")
+    for q in tokens.choices.values():
+        q.add_argument("--json", action="store_true", help="print the answer as JSON")
 
     _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
     _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
+    _add(sub, "config", ops.cmd_config, "show the settings in force here, and where the "
+         "CLI points", description="Print every FAASM_* setting as this machine's "
+         "processes would read it (values in effect, secrets only as <set>), and the URLs "
+         "and token the CLI uses.", epilog="examples:\n  faasm config\n  faasm config --json")
+
+    p = _add(sub, "new", ops.cmd_new, "make a function skeleton to build and upload",
+             description="Write NAME/NAME.c (or NAME.py) greeting its input, and "
+                         "NAME/faasm.json, which `faasm deploy` reads.",
+             epilog="examples:\n  faasm new greet --lang c\n  faasm deploy demo greet\n"
+                    "  faasm invoke demo greet --input you")
+    p.add_argument("name", help="the function's name")
+    p.add_argument("--lang", choices=["c", "python"], default="c", help="default: c")
+    p.add_argument("--dir", help="where to write it (default: ./NAME)")
+
+    p = _add(sub, "deploy", ops.cmd_deploy, "build (C/C++) and upload a function in one step",
+             description="Build and upload: PATH is a directory `faasm new` made, or a "
+                         ".c/.cpp file (built to .wasm beside it), a .py file or a .wasm "
+                         "file. The function is named after the directory's faasm.json or "
+                         "the file, unless --function says otherwise.",
+             epilog="examples:\n  faasm deploy demo greet\n"
+                    "  faasm deploy demo examples/hello.c\n  faasm deploy demo shout.py")
+    p.add_argument("user", help="the user to upload for")
+    p.add_argument("path", help="a `faasm new` directory, or a source/.wasm file")
+    p.add_argument("--function", help="the function name (default: from PATH)")
+
+    p = _add(sub, "completion", ops.cmd_completion, "print a shell completion script",
+             connects=False, description="Print a completion script for bash or zsh.",
+             epilog='examples:\n  eval "$(faasm completion bash)"    # in ~/.bashrc\n'
+                    '  eval "$(faasm completion zsh)"     # in ~/.zshrc')
+    p.add_argument("shell", choices=["bash", "zsh"], nargs="?", default="bash")
+
     _add(sub, "doctor", ops.cmd_doctor, "check the platform: APIs, Redis, broker, workers, "
          "queues", description="Check everything a call needs, with a hint for each "
          "problem: both APIs answer, Redis and the broker answer (GET /health), some worker "

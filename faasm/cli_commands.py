@@ -41,6 +41,31 @@ def _write(data: bytes, path: str | None = None) -> None:
     out.flush()
 
 
+def emit_json(data) -> None:
+    """``--json``: one JSON document on stdout."""
+    import json
+
+    print(json.dumps(data, indent=2), flush=True)
+
+
+def _data_json(data: bytes) -> dict:
+    """Bytes for ``--json``: text when UTF-8, else base64 (``encoding`` says which)."""
+    try:
+        return {"data": data.decode("utf-8"), "encoding": "utf-8"}
+    except UnicodeDecodeError:
+        import base64
+
+        return {"data": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+
+
+def _out(args, data: bytes, to: str | None = None, **fields) -> None:
+    """Bytes a command prints (or writes to file ``to``); with --json and no file, as JSON."""
+    if getattr(args, "json", False) and not (to and to != "-"):
+        emit_json({**fields, **_data_json(data)})
+    else:
+        _write(data, to)
+
+
 def _source(path: str, what: str = "file") -> Path | bytes:
     """A local file to send (``-`` is stdin); UsageError if it does not exist."""
     if path == "-":
@@ -68,7 +93,10 @@ def _send(args, what: str, name: str, send) -> None:
     with line:
         answer = send(BytesProgress(line, "uploading", name,
                                     then=f"waiting for the platform to store the {what}"))
-    print(answer.strip())
+    if getattr(args, "json", False):
+        emit_json({"name": name, "stored": what, "answer": answer.strip()})
+    else:
+        print(answer.strip())
 
 
 def _client(args) -> api.Client:
@@ -99,7 +127,7 @@ def cmd_download(args) -> int:
         data = client.download_python(args.user, args.function)
     else:
         data = client.download(args.user, args.function)
-    _write(data, args.output)
+    _out(args, data, args.output, user=args.user, function=args.function)
     return OK
 
 
@@ -123,6 +151,9 @@ def _poll(args, client: api.Client, call_id: int) -> int:
             return 130 if isinstance(exc, KeyboardInterrupt) else FAILED
         where = f" on {report.worker}" if report.worker else ""
         line.finish(f"call {call_id}: SUCCESS after {line.elapsed:.1f} s{where}")
+    if getattr(args, "json", False) and not args.output:
+        emit_json(client.status_json(call_id))
+        return OK
     _write(report.output + report.stdout, args.output)
     return OK
 
@@ -138,10 +169,11 @@ def cmd_invoke(args) -> int:
     if args.is_async or args.poll:
         call_id = client.invoke_async(args.user, args.function, data, **call)
         if not args.poll:
-            print(call_id)
+            emit_json({"id": call_id}) if args.json else print(call_id)
             return OK
         return _poll(args, client, call_id)
-    _write(client.invoke(args.user, args.function, data, **call), args.output)
+    _out(args, client.invoke(args.user, args.function, data, **call), args.output,
+         user=args.user, function=args.function)
     return OK
 
 
@@ -150,10 +182,8 @@ def cmd_status(args) -> int:
     if args.wait:
         return _poll(args, client, args.call_id)
     if args.json:
-        import json
-
         report = client.status_json(args.call_id)
-        print(json.dumps(report, indent=2))
+        emit_json(report)
         return FAILED if report.get("status") == "FAILED" else OK
     text = client.status(args.call_id)
     _write(text, None)
@@ -162,6 +192,9 @@ def cmd_status(args) -> int:
 
 def cmd_cancel(args) -> int:
     answer = _client(args).cancel(args.call_id)
+    if args.json:
+        emit_json(answer)
+        return OK
     print(f"request {answer['root']}: {answer['cancelled']} of {answer['calls']} calls "
           "stopped (the others had ended)")
     return OK
@@ -170,7 +203,8 @@ def cmd_cancel(args) -> int:
 def cmd_state(args) -> int:
     client = _client(args)
     if args.action == "get":
-        _write(client.get_state(args.user, args.key), args.output)
+        _out(args, client.get_state(args.user, args.key), args.output, user=args.user,
+             key=args.key)
     else:
         value = _data(args)
         _send(args, "state value", f"{args.user}/{args.key}",
@@ -181,7 +215,7 @@ def cmd_state(args) -> int:
 def cmd_file(args) -> int:
     client = _client(args)
     if args.action == "get":
-        _write(client.get_file(args.path), args.output)
+        _out(args, client.get_file(args.path), args.output, path=args.path)
     else:
         data = _data(args)
         _send(args, "shared file", args.path,
@@ -190,8 +224,18 @@ def cmd_file(args) -> int:
 
 
 def cmd_flush(args) -> int:
-    print(f"Flushed {_client(args).flush()} workers")
+    flushed = _client(args).flush()
+    emit_json({"flushed": flushed}) if args.json else print(f"Flushed {flushed} workers")
     return OK
+
+
+def _revoked(args, info) -> None:
+    if args.json:  # one JSON object a line: several tokens may be revoked
+        import json
+
+        print(json.dumps({"revoked": info.id, "user": info.user}))
+    else:
+        print(f"revoked {info.id} (user {info.user})")
 
 
 def cmd_token(args) -> int:
@@ -208,10 +252,15 @@ def cmd_token(args) -> int:
         if args.action == "create":
             info, token = tokens.issue(args.user)
             _stderr(f"token {info.id} for user {info.user}: shown once, keep it secret")
-            print(token)
+            emit_json({"id": info.id, "user": info.user, "token": token}) if args.json \
+                else print(token)
             return OK
         if args.action == "list":
             found = tokens.list(args.user)
+            if args.json:
+                emit_json([{"id": i.id, "user": i.user, "created": datetime.datetime.fromtimestamp(
+                    i.created, datetime.UTC).isoformat(timespec="seconds")} for i in found])
+                return OK
             width = max((len(info.user) for info in found), default=0)
             for info in found:
                 created = datetime.datetime.fromtimestamp(info.created, datetime.UTC)
@@ -225,7 +274,7 @@ def cmd_token(args) -> int:
             if not revoked:
                 _stderr(f"user {args.user} had no tokens")
             for info in revoked:
-                print(f"revoked {info.id} (user {info.user})")
+                _revoked(args, info)
             return OK
         code = OK
         for token_id in args.ids:
@@ -235,7 +284,7 @@ def cmd_token(args) -> int:
                 _stderr(f"faasm: {exc.reason}")
                 code = USAGE
             else:
-                print(f"revoked {info.id} (user {info.user})")
+                _revoked(args, info)
         return code
     except errors.BadRequest as exc:
         _stderr(f"faasm: {exc.reason}")
@@ -248,6 +297,10 @@ def cmd_token(args) -> int:
 def cmd_ping(args) -> int:
     client = _client(args)
     times = client.ping()
+    if args.json:
+        emit_json({name: {"url": url, "ms": round(times[name] * 1000, 1)} for name, url in
+                   (("upload", client.upload_url), ("invoke", client.invoke_url))})
+        return OK
     for name, url in (("upload", client.upload_url), ("invoke", client.invoke_url)):
         print(f"{name} API  {url}  PONG  {times[name] * 1000:.1f} ms")
     return OK
@@ -288,7 +341,19 @@ def cmd_up(args) -> int:
 
 
 def cmd_build(args) -> int:
+    import io
+
     from faasm import toolchain
+
+    if "--json" in args.rest:  # the toolchain's own parser does not know it
+        rest = [arg for arg in args.rest if arg != "--json"]
+        printed = io.StringIO()
+        with redirect_stdout(printed):
+            code = toolchain.main(rest)
+        wasm = Path(printed.getvalue().strip()) if code == OK else None
+        emit_json({"ok": code == OK, "wasm": str(wasm) if wasm else None,
+                   "size": wasm.stat().st_size if wasm else None})
+        return code
 
     # Only a live spinner (after a second): the toolchain prints its own lines,
     # above the spinner.

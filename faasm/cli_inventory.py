@@ -3,15 +3,10 @@ what a user keeps on the platform, and removing it (faasm/cli.py parses them).""
 
 from __future__ import annotations
 
-import json
 import sys
 
 from faasm import client as api
-from faasm.cli_commands import OK, USAGE, _client
-
-
-def emit_json(data) -> None:
-    print(json.dumps(data, indent=2))
+from faasm.cli_commands import OK, USAGE, _client, emit_json
 
 
 def _size(n: int) -> str:

@@ -53,6 +53,16 @@ if ARGV[1] == '1' and id >= tonumber(redis.call('GET', KEYS[3]) or '0') then ret
 RAISE_ATTEMPTS = 10
 
 
+def claim_key(prefix: str, call_id: int) -> str:
+    """Set by whoever runs a chained call (a worker's task, or the call awaiting it)."""
+    return f"{prefix}:call:{int(call_id)}:claim"
+
+
+def started_key(prefix: str, call_id: int) -> str:
+    """Set by the worker that takes a call: its status is then RUNNING, not QUEUED."""
+    return f"{prefix}:call:{int(call_id)}:started"
+
+
 class CallRecords:
     #: KEYS = counter, floor's run, floor's ceiling; ARGV = floor on, record
     #: prefix, retention, fields... INCR the counter and write the new call's
@@ -327,7 +337,7 @@ class CallRecords:
 
     def claim(self, call_id: int, runner: str, ttl: float) -> tuple[bool, str]:
         """Try to claim ``call_id`` for ``runner``: (won, kind of the holder)."""
-        key = f"{self.record_prefix}{call_id}:claim"
+        key = f"{self.record_prefix}{call_id}:claim"  # claim_key()
         with available():
             pipe = self.client.pipeline(transaction=False)
             pipe.set(key, runner, nx=True, ex=max(1, int(ttl)))

@@ -310,6 +310,51 @@ def describe() -> list[tuple[str, str, str]]:
             for f in dataclasses.fields(Settings)]
 
 
+#: Settings whose empty value means another's: the property giving the value in effect.
+_IN_EFFECT = {"broker_url": "broker", "result_backend_url": "result_backend",
+              "broker_visibility_timeout": "visibility_timeout", "storage_url": "storage",
+              "python_cache_path": "python_cache"}
+
+
+def in_force(settings: Settings | None = None) -> list[dict]:
+    """Every setting as this process has it: variable, value, and whether it came from
+    the environment or is the default. Secrets show only whether they are set."""
+    settings = settings or get_settings()
+    rows = []
+    for f in dataclasses.fields(Settings):
+        env = f.metadata["env"]
+        value = getattr(settings, f.name)
+        if f.name in _IN_EFFECT:  # empty means "derived": show what is in effect
+            value = getattr(settings, _IN_EFFECT[f.name])
+        if not f.repr:  # a secret
+            value = "<set>" if value else ""
+        rows.append({"variable": env, "value": str(value),
+                     "source": "environment" if os.environ.get(env) else "default"})
+    return rows
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["--defaults"]:  # the documented table (README "Settings")
+        for env, default, meaning in describe():
+            print(f"| `{env}` | `{default}` | {meaning} |")
+        return 0
+    if argv:
+        print("usage: python -m faasm.settings [--defaults]\n  the settings in force here "
+              "(--defaults: every setting's default and meaning, as a Markdown table)")
+        return 2
+    try:
+        rows = in_force()
+    except ValueError as exc:
+        print(f"faasm.settings: {exc}")
+        return 2
+    width = max(len(row["variable"]) for row in rows)
+    for row in rows:
+        mark = "" if row["source"] == "default" else "  (from the environment)"
+        print(f"{row['variable']:<{width}}  {row['value']}{mark}")
+    return 0
+
+
 if __name__ == "__main__":
-    for env, default, meaning in describe():
-        print(f"| `{env}` | `{default}` | {meaning} |")
+    import sys
+
+    sys.exit(_main(sys.argv[1:]))

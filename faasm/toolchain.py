@@ -94,6 +94,24 @@ def cache_dir() -> Path:
     return get_settings().data_dir / "zig-cache"
 
 
+#: What else may be given to the compiler: objects, archives, assembly, headers.
+OTHER_INPUTS = frozenset({".o", ".a", ".s", ".S", ".h", ".hpp", ".ll", ".bc"})
+
+
+def _check_source(source: Path) -> None:
+    """BadRequest-like BuildError for a file that is not C/C++: a one-line answer
+    rather than the compiler's or linker's confusion."""
+    suffix = source.suffix
+    if suffix == ".c" or suffix in CXX_SUFFIXES or suffix in OTHER_INPUTS:
+        return
+    hint = {".py": f"a Python function is uploaded as it is: `faasm upload-py USER NAME "
+                   f"{source}` (or `faasm deploy USER {source}`)",
+            ".wasm": f"it is wasm already: `faasm upload USER NAME {source}`",
+            ".wat": "convert WAT with wasmtime.wat2wasm, then `faasm upload`"}.get(
+        suffix, "faasm build compiles C (.c) and C++ (.cpp, .cc, .cxx) sources")
+    raise BuildError(f"{source} is not a C or C++ source: {hint}")
+
+
 def is_cxx(sources: Sequence[Path]) -> bool:
     """Whether these sources need the C++ compiler (by file suffix)."""
     return any(Path(s).suffix in CXX_SUFFIXES for s in sources)
@@ -130,6 +148,8 @@ def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
     missing = [str(s) for s in sources if not s.is_file()]
     if missing:
         raise BuildError(f"no such source file: {', '.join(missing)}")
+    for source in sources:
+        _check_source(source)
     if opt not in OPT_LEVELS:
         raise BuildError(f"unknown optimisation level {opt!r}: use one of "
                          f"{', '.join(OPT_LEVELS)}")

@@ -275,7 +275,18 @@ class CallQueue:
             if raise_failure:
                 raise CallFailed(reason)
             return CallStatus.FAILED, reason
-        return (CallStatus.QUEUED if state == "PENDING" else CallStatus.RUNNING), ""
+        return (CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED), ""
+
+    def _taken(self, call_id: int) -> bool:
+        """Whether a worker took the call (faasm.records.started_key), or a call awaiting
+        it runs it inline (its claim). Not Celery's STARTED state: a worker that
+        acknowledges a call run inline would write it over the stored outcome."""
+        from faasm.records import claim_key, started_key
+
+        prefix = self.settings.key_prefix
+        with _reachable("Redis"):
+            return bool(self.registry.client.exists(started_key(prefix, call_id),
+                                                    claim_key(prefix, call_id)))
 
     def cancel(self, call_ids: list[int]) -> int:
         """Stop ``call_ids``: queued ones never start, running ones are killed, and
@@ -300,15 +311,6 @@ class CallQueue:
         return len(replies or [])
 
 
-def mark_started(app: celery.Celery, call_id: int) -> None:
-    """Record that a worker has started running ``call_id``: /status/{id} then says
-    RUNNING rather than QUEUED. Written by the worker that runs the call, only once
-    it runs it (not Celery's task_track_started, which writes STARTED on every
-    delivery, and so over the outcome of a call run inline before its message
-    came back)."""
-    app.backend.store_result(str(call_id), None, "STARTED")
-
-
 def await_result(result: AsyncResult, timeout: float) -> bool:
     """Wait until ``result`` is ready (True) or ``timeout`` passes (False).
 
@@ -327,8 +329,7 @@ def await_result(result: AsyncResult, timeout: float) -> bool:
                            disable_sync_subtasks=False)
                 if result.state in READY_STATES:
                     return True
-                # Woken by a state that is not an end (STARTED, see mark_started):
-                # keep waiting.
+                # Woken by a state that is not an end: keep waiting.
                 time.sleep(min(0.01, max(deadline - time.monotonic(), 0)))
             except CeleryTimeout:
                 if result.state in READY_STATES:

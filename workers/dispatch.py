@@ -13,7 +13,7 @@ from celery.result import AsyncResult
 from faasm.calls import Call, CallResult
 from faasm.chaining import Outcome
 from faasm.errors import CallFailed
-from workers.app import CallQueue, await_result, failure_reason, mark_started
+from workers.app import CallQueue, await_result, failure_reason
 
 log = logging.getLogger("faasm.worker")
 
@@ -35,9 +35,6 @@ class CeleryDispatcher:
         if result.state == states.SUCCESS:
             return Outcome(result=CallResult.from_message(result.result))
         return Outcome(reason=failure_reason(result.result, result.state))
-
-    def started(self, call_id: int) -> None:
-        mark_started(self.app, call_id)
 
     def store(self, call_id: int, outcome: Outcome) -> None:
         backend = self.app.backend

@@ -91,6 +91,19 @@ class _Observer:
             self.metrics = CallMetrics(self.client, settings.key_prefix)
             self.pid = os.getpid()
 
+    def started(self, call: Call) -> None:
+        """Mark the call taken (faasm.records.started_key): QUEUED becomes RUNNING."""
+        from faasm.records import started_key
+
+        try:
+            self._ready()
+            settings = get_settings()
+            self.client.set(started_key(settings.key_prefix, call.id), b"1",
+                            ex=settings.result_retention)
+        except Exception:
+            logger.warning("could not mark call %s started", call.id,
+                           exc_info=get_settings().debug)
+
     def finished(self, call: Call, outcome: str, seconds: float, stdout: bytes = b"",
                  stderr: bytes = b"", reason: str | None = None) -> None:
         try:
@@ -130,3 +143,28 @@ def _killed_at_its_limit(sender=None, task_id=None, exception=None, kwargs=None,
         return
     limit = float(exception.args[0]) if exception.args else 0.0
     observer.finished(call, "timeout", limit, reason=failure_reason(exception, "FAILURE"))
+
+
+class ExpectedFailures(logging.Filter):
+    """A call that runs past its timeout is the user's doing, not the platform's: Celery
+    logs it as three ERRORs, one with a traceback (its handler, the hard limit, the pool
+    process killed). Say it once, at INFO, without a traceback (docs/OPERATING.md)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        if text.startswith("Task handler raised error: TimeLimitExceeded"):
+            return False  # "Hard time limit ... exceeded" says the same, with the call ID
+        if text.startswith("Hard time limit"):
+            record.msg, record.args = "%s: a call past its timeout, killed (expected)", (text,)
+        elif "exited with 'signal 9 (SIGKILL)'" in text:
+            record.msg, record.args = ("%s: a call killed at its timeout or cancelled "
+                                       "(expected; otherwise the kernel's OOM killer?)", (text,))
+        else:
+            return True
+        record.levelno, record.levelname = logging.INFO, "INFO"
+        record.exc_info = record.exc_text = None
+        return True
+
+
+for _name in ("celery.worker.request", "multiprocessing"):
+    logging.getLogger(_name).addFilter(ExpectedFailures())

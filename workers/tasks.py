@@ -17,7 +17,7 @@ from celery.worker.control import control_command
 from faasm.calls import Call
 from faasm.errors import CallFailed, CallTimedOut
 from faasm.settings import get_settings
-from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app, mark_started
+from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app
 from workers.dispatch import CeleryDispatcher
 from workers.observe import observer
 
@@ -56,6 +56,9 @@ runner = _ProcessRunner()
 
 @worker_process_init.connect
 def _warm_up(**_):
+    from workers.tracing import start_tracing
+
+    start_tracing("faasm-worker")
     runner.get()
 
 
@@ -76,7 +79,7 @@ def call(self, **message) -> str:
             raise Ignore()
         if taken == "done":
             raise Ignore()  # an awaiting call ran it inline and stored its outcome
-    mark_started(app, parsed.id)
+    observer.started(parsed)
     started = time.monotonic()
     try:
         result = current.execute(parsed)

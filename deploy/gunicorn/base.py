@@ -22,3 +22,6 @@ keepalive = 5
 accesslog = None
 errorlog = "-"
 loglevel = "debug" if settings.debug else "info"
+# gunicorn's control socket defaults to one path per user (~/.gunicorn/gunicorn.ctl):
+# both APIs (and every test platform) would fight over it. Nothing here uses it.
+control_socket_disable = True

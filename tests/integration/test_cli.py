@@ -104,6 +104,7 @@ def test_every_subcommand_is_tested_here():
               "doctor",
               # In test_observe.py, with the calls whose logs it reads:
               "logs",
+              "config", "new", "deploy", "completion",
               # In test_auth.py, against a platform with FAASM_AUTH on:
               "token create", "token list", "token revoke"}
     assert {" ".join(path) for path in subcommands()} == tested
@@ -370,6 +371,114 @@ def test_file_ls_and_rm(faasm):
     assert r.stdout == b"Shared file deleted: lsfile/a.txt\n"
     listing = json.loads(faasm("file", "ls", "lsfile", "--json").stdout)
     assert [f["path"] for f in listing["files"]] == ["lsfile/d/b.txt"]
+
+
+# -- author workflow, --json, config, completion ----------------------------------
+
+def test_new_python_then_deploy_and_invoke(faasm, tmp_path):
+    r = faasm("new", "greet_py", "--lang", "python", "--dir", str(tmp_path / "greet_py"))
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "greet_py" / "greet_py.py").is_file()
+    assert json.loads((tmp_path / "greet_py" / "faasm.json").read_text())["lang"] == "python"
+    r = faasm("deploy", "author", str(tmp_path / "greet_py"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"deployed author/greet_py (python): Python function upload complete\n"
+    r = faasm("invoke", "author", "greet_py", "--input", "you")
+    assert (r.returncode, r.stdout) == (0, b"Hello you!greet_py greeted you\n"), r.stderr
+    again = faasm("new", "greet_py", "--lang", "python", "--dir", str(tmp_path / "greet_py"))
+    assert again.returncode == 2 and b"not empty" in again.stderr
+    assert faasm("new", "bad/name", "--dir", str(tmp_path / "x")).returncode == 2
+
+
+def test_deploy_a_wasm_file_and_refuse_others(faasm, wasm_files, tmp_path):
+    r = faasm("deploy", "author", str(wasm_files["hello"]), "--function", "hi", "--json")
+    assert json.loads(r.stdout)["answer"] == "Function upload complete", r.stderr
+    assert faasm("invoke", "author", "hi").stdout.startswith(b"out:")
+    other = tmp_path / "notes.txt"
+    other.write_text("x")
+    r = faasm("deploy", "author", str(other))
+    assert r.returncode == 2 and b"deploy takes C/C++" in r.stderr
+    assert faasm("deploy", "author", str(tmp_path / "missing")).returncode == 2
+
+
+@pytest.mark.slow
+def test_new_c_then_deploy_builds_and_uploads(faasm, tmp_path):
+    assert faasm("new", "greet", "--dir", str(tmp_path / "greet")).returncode == 0
+    r = faasm("deploy", "author", str(tmp_path / "greet"), timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "greet" / "greet.wasm").is_file()
+    r = faasm("invoke", "author", "greet", "--input", "you")
+    assert (r.returncode, r.stdout) == (0, b"Hello you!greet greeted you\n"), r.stderr
+
+
+def test_build_refuses_what_is_not_c(tmp_path):
+    source = tmp_path / "f.py"
+    source.write_text("print(1)\n")
+    r = run_faasm("build", str(source))
+    assert r.returncode == 1
+    assert r.stderr.decode().strip().splitlines() == [
+        f"faasm build: {source} is not a C or C++ source: a Python function is uploaded as "
+        f"it is: `faasm upload-py USER NAME {source}` (or `faasm deploy USER {source}`)"]
+    r = run_faasm("build", str(source), "--json")
+    assert json.loads(r.stdout) == {"ok": False, "wasm": None, "size": None}
+
+
+def test_json_on_every_command(faasm, uploaded, tmp_path):
+    assert json.loads(faasm("upload", "cli", "j", str(uploaded["hello"]), "--json").stdout) \
+        == {"name": "cli/j", "stored": "function", "answer": "Function upload complete"}
+    r = json.loads(faasm("invoke", "cli", "j", "--input", "x", "--json").stdout)
+    assert r == {"user": "cli", "function": "j", "data": "out:xhello from wasm\n",
+                 "encoding": "utf-8"}
+    call_id = json.loads(faasm("invoke", "cli", "j", "--async", "--json").stdout)["id"]
+    report = json.loads(faasm("status", str(call_id), "--wait", "--json").stdout)
+    assert report["status"] == "SUCCESS" and report["id"] == call_id
+    assert json.loads(faasm("download", "cli", "j", "--json").stdout)["encoding"] == "base64"
+    assert faasm("state", "put", "cli", "js", "v", "--json").returncode == 0
+    assert json.loads(faasm("state", "get", "cli", "js", "--json").stdout)["data"] == "v"
+    assert faasm("file", "put", "cli/j.txt", "f", "--json").returncode == 0
+    assert json.loads(faasm("file", "get", "cli/j.txt", "--json").stdout)["data"] == "f"
+    assert json.loads(faasm("flush", "--json").stdout)["flushed"] >= 1
+    assert set(json.loads(faasm("ping", "--json").stdout)) == {"upload", "invoke"}
+    assert json.loads(faasm("cancel", str(call_id), "--json").stdout)["cancelled"] == 0
+
+
+def test_config_shows_the_settings_in_force(urls):
+    r = run_faasm("config", urls=urls, env={"FAASM_CALL_TIMEOUT": "7",
+                                            "FAASM_ADMIN_TOKEN": "s" * 40})
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.decode()
+    assert f"upload {urls[0]}" in out
+    assert re.search(r"^FAASM_CALL_TIMEOUT +7.0  \(from the environment\)$", out, re.M)
+    assert re.search(r"^FAASM_ADMIN_TOKEN +<set>", out, re.M) and "s" * 40 not in out
+    assert re.search(r"^FAASM_BROKER_URL +redis://", out, re.M)  # in effect, not ""
+    data = json.loads(run_faasm("config", "--json", urls=urls).stdout)
+    assert {row["variable"] for row in data["settings"]} >= {"FAASM_REDIS_URL", "FAASM_AUTH"}
+    same = subprocess.run([sys.executable, "-m", "faasm.settings"], capture_output=True,
+                          cwd=ROOT, env=dict(os.environ, FAASM_CALL_TIMEOUT="7"))
+    assert re.search(rb"^FAASM_CALL_TIMEOUT +7.0  \(from the environment\)$", same.stdout,
+                     re.M)
+    table = subprocess.run([sys.executable, "-m", "faasm.settings", "--defaults"],
+                           capture_output=True, cwd=ROOT).stdout.decode()
+    assert table.startswith("| `FAASM_REDIS_URL` |")
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("faasm ", {"upload", "ls", "rm", "logs", "doctor", "--json"}),
+    ("faasm sta", {"state", "status"}),
+    ("faasm state ", {"get", "put", "ls", "rm"}),
+    ("faasm logs --f", {"--follow"}),
+    ("faasm state get --o", {"--output"}),
+    ("faasm upload demo hello --q", {"--quiet"}),
+])
+def test_completion(line, expected):
+    script = run_faasm("completion", "bash").stdout.decode()
+    words = line.split(" ")
+    probe = (f'{script}\nCOMP_WORDS=({" ".join(repr(w) for w in words)}); '
+             f'COMP_CWORD={len(words) - 1}; _faasm_complete; printf "%s\\n" "${{COMPREPLY[@]}}"')
+    done = subprocess.run(["bash", "-c", probe], capture_output=True, text=True, check=True)
+    offered = set(done.stdout.split())
+    assert expected <= offered, offered
+    assert run_faasm("completion", "zsh").stdout.startswith(b"autoload -U +X bashcompinit")
 
 
 # -- flush, ping, default URLs ---------------------------------------------------

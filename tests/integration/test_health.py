@@ -95,3 +95,9 @@ def test_with_a_worker(bare):
 def test_doctor_with_nothing_running():
     r = run_faasm("doctor", urls=("http://127.0.0.1:9", "http://127.0.0.1:9"))
     assert r.returncode == 3 and b"hint: start the platform" in r.stdout
+
+
+def test_no_gunicorn_shares_a_control_socket(bare):
+    for name in ("upload", "invoke"):
+        log = bare.log(name)
+        assert "Control socket" not in log and "Address already in use" not in log, log[-2000:]

@@ -137,3 +137,11 @@ def test_python_function_found_by_both_forms(platform, invoke):
     missing = invoke({"user": "python", "function": "py_func", "py_user": "pyuser",
                       "py_func": "nothing", "python": True})
     assert missing.status_code == 404 and "Python function pyuser/nothing" in missing.text
+
+
+@pytest.mark.parametrize("body", [{"flush": 0}, {"user": "demo", "function": "hello",
+                                                 "async": 1}])
+def test_flags_that_are_not_booleans_are_a_one_line_400(invoke, body):
+    r = invoke(body)
+    assert r.status_code == 400 and r.text.count("\n") == 1
+    assert "is not a JSON boolean" in r.text

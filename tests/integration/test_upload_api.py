@@ -203,3 +203,12 @@ def test_list_and_remove_shared_files(url):
                            ).status_code == 404
     assert requests.delete(f"{url}/file", headers={"FilePath": "../x"}).status_code == 400
     assert requests.get(f"{url}/files", params={"prefix": "../x"}).status_code == 400
+
+
+def test_invoke_json_sent_to_the_upload_port_is_a_one_line_400(url, platform):
+    r = requests.post(f"{url}/", json={"user": "demo", "function": "hello"})
+    assert r.status_code == 400 and r.text.count("\n") == 1
+    assert r.text.startswith("This is the upload API") and "8080" in r.text
+    r = requests.put(f"{platform.invoke_url}/f/demo/x", data=wat.HELLO)
+    assert r.status_code == 400 and r.text.startswith("This is the invoke API")
+    assert requests.get(f"{platform.invoke_url}/nothing-here").status_code == 404

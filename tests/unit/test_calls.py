@@ -93,3 +93,26 @@ def test_call_id_parsing():
     assert parse_call_id(" 12 ") == 12
     with pytest.raises(BadRequest):
         parse_call_id(2**63)
+
+
+@pytest.mark.parametrize("body", [
+    {"user": "u", "function": "f", "async": 1}, {"flush": 0}, {"flush": 1},
+    {"status": "true", "id": 1}, {"user": "u", "function": "f", "python": "1"}])
+def test_flags_are_json_booleans_only(body):
+    key = next(k for k in ("async", "flush", "status", "python") if k in body)
+    with pytest.raises(BadRequest) as err:
+        parse_invoke(json.dumps(body).encode(), 300)
+    assert err.value.reason.startswith(f"Invalid {key}: ")
+    assert f'send "{key}": true or false' in err.value.reason
+    assert "\n" not in err.value.reason
+
+
+def test_a_result_shows_its_output_as_text_first():
+    assert CallResult(output=b"Hello faasm!").to_message().startswith(
+        '{"output_text":"Hello faasm!","output":"SGVsbG8gZmFhc20h"')
+    text = CallResult(output="Grüße ".encode() * 100).to_message()
+    assert json.loads(text)["output_text"] == ("Grüße " * 100)[:200]
+    assert CallResult.from_message(text).output == "Grüße ".encode() * 100
+    assert "output_text" not in CallResult(output=b"\xff\xfe").to_message()
+    # A multi-byte character cut by the preview's byte slice is not "binary".
+    assert json.loads(CallResult(output=b"a" + "é".encode() * 500).to_message())["output_text"]

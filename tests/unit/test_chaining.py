@@ -24,9 +24,6 @@ class MemoryDispatcher:
             time.sleep(min(timeout, 0.01))
         return self.outcomes.get(call_id)
 
-    def started(self, call_id):
-        pass
-
     def store(self, call_id, outcome):
         self.outcomes[call_id] = outcome
 

@@ -45,9 +45,6 @@ class InlineDispatcher:
             time.sleep(timeout)
         return self.outcomes.get(call_id)
 
-    def started(self, call_id: int) -> None:
-        pass
-
     def store(self, call_id: int, outcome: Outcome) -> None:
         self.outcomes[call_id] = outcome
 

@@ -107,7 +107,8 @@ def _warm(cache: Path) -> None:
 
 def _compile(cache: Path) -> None:
     message = (f"faasm: compiling the Python runtime (CPython for WASI) into {cache}: "
-               "a one-time step per machine, about 75 s and 2.3 GB of memory")
+               "a one-time step per machine, 1-3 minutes (75 s on two idle CPUs) and "
+               "2.3 GB of memory")
     with StatusLine(message) as line:
         stop = threading.Event()
 
