@@ -32,6 +32,7 @@ class CallRecords:
     #: INCR the counter and write the new call's record, in one round trip.
     _ISSUE = """
     local id = redis.call('INCR', KEYS[1])
+    while redis.call('EXISTS', ARGV[1] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
     local key = ARGV[1] .. id
     redis.call('HSET', key, unpack(ARGV, 3))
     redis.call('EXPIRE', key, ARGV[2])
@@ -48,6 +49,7 @@ class CallRecords:
     redis.call('EXPIRE', KEYS[3], ARGV[2])
     if children > tonumber(ARGV[4]) then return -3 end
     local id = redis.call('INCR', KEYS[1])
+    while redis.call('EXISTS', ARGV[1] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
     local key = ARGV[1] .. id
     redis.call('HSET', key, unpack(ARGV, 5))
     redis.call('EXPIRE', key, ARGV[2])
@@ -57,8 +59,9 @@ class CallRecords:
     """
 
     #: Issue many calls in one round trip, each under the ID its client chose when
-    #: that ID is free (no live record), else a fresh one; the counter is raised
-    #: past every chosen ID so it never issues one again. ARGV = record prefix,
+    #: that ID is free (no live record), else a fresh one. The counter skips IDs
+    #: that have a record (a chosen one), here and in the two scripts above, so it
+    #: never issues a chosen ID while that call is kept. ARGV = record prefix,
     #: retention, number of calls, fields per call, strict, then per call: the
     #: chosen ID (0 = none) and its fields. Strict: a taken ID answers {-1}.
     _ISSUE_MANY = """
@@ -70,13 +73,11 @@ class CallRecords:
       local id
       if wanted > 0 and redis.call('EXISTS', ARGV[1] .. wanted) == 0 then
         id = wanted
-        if id > tonumber(redis.call('GET', KEYS[1]) or '0') then
-          redis.call('SET', KEYS[1], id)
-        end
       elseif wanted > 0 and strict then
         return {-1}
       else
         id = redis.call('INCR', KEYS[1])
+        while redis.call('EXISTS', ARGV[1] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
       end
       local key = ARGV[1] .. id
       redis.call('HSET', key, unpack(ARGV, base + 1, base + nf))

@@ -19,7 +19,7 @@ def platform(redis_url, tmp_path_factory):
         # The worker is ready once a call goes through.
         for _ in range(100):
             r = requests.post(plat.invoke_url, json={"user": "demo", "function": "hello"})
-            if r.status_code == 200:
+            if r.headers.get("X-Faasm-Status") == "SUCCESS":
                 break
         else:
             raise RuntimeError("worker never answered:\n" + plat.log("worker"))

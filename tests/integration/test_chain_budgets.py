@@ -22,7 +22,7 @@ def plat(redis_url, examples, tmp_path_factory):
             r = requests.put(f"{platform.upload_url}/f/cb/{name}", data=examples[name])
             assert r.ok, r.text
         for _ in range(100):  # the worker is up once a call goes through
-            if call(platform, "hello").status_code == 200:
+            if call(platform, "hello").headers.get("X-Faasm-Status") == "SUCCESS":
                 break
         yield platform
     finally:

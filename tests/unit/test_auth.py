@@ -265,7 +265,7 @@ def test_a_user_reaches_their_namespace_and_nobody_elses(apps, tokens):
         assert r.status_code == 403 and "may not act for user bob" in r.text, (path, r.text)
 
     assert inv.simulate_post("/", json={"user": "alice", "function": "hello"},
-                             headers=alice).text == "ok"
+                             headers=alice).text == "ok\n"
     for body in ({"user": "bob", "function": "hello"},
                  {"user": "bob", "function": "nosuch"},  # 403 before 404: nothing leaks
                  {"user": "python", "function": "py_func", "python": True,
@@ -276,7 +276,7 @@ def test_a_user_reaches_their_namespace_and_nobody_elses(apps, tokens):
         assert r.status_code == 403, (body, r.text)
     r = inv.simulate_post("/", json={"user": "python", "function": "py_func", "python": True,
                                      "py_user": "alice", "py_func": "hello"}, headers=alice)
-    assert r.text == "ok"
+    assert r.text == "ok\n"
 
 
 def test_status_of_a_call_only_for_its_user(apps, tokens):
@@ -301,8 +301,9 @@ def test_flush_and_internal_routes_are_the_admins(apps, tokens):
     r = up.simulate_get("/storage/list", params={"prefix": "shared/"}, headers=alice)
     assert r.status_code == 403
     admin = bearer(ADMIN_TOKEN)
-    assert inv.simulate_post("/", json={"flush": True}, headers=admin).text == \
-        "Flushed 1 workers\n"
+    flushed = inv.simulate_post("/", json={"flush": True}, headers=admin)
+    assert (flushed.status_code, flushed.text, flushed.headers["X-Faasm-Flushed"]) == \
+        (200, "", "1")
     assert up.simulate_get("/storage/list", params={"prefix": "shared/"},
                            headers=admin).status_code == 200
     assert up.simulate_put("/s/bob/k", body=b"v", headers=admin).status_code == 200
