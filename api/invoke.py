@@ -1,4 +1,5 @@
-"""The invoke API (port 8080): ``POST /`` with Faasm's JSON, for calls, status, flush.
+"""The invoke API (port 8080): ``POST /`` with Faasm's JSON, for calls, status, flush,
+execution graphs, and faabric's planner messages (``api/planner.py``).
 
 Run it with ``gunicorn 'api.invoke:get_app()'``.
 """
