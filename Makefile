@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup python-runtime run test unit bench clean
+.PHONY: setup python-runtime run logs test unit bench clean
 
 setup: $(STAMP)
 
@@ -29,6 +29,10 @@ python-runtime: setup
 
 run: setup python-runtime
 	@$(PY) -m deploy.run
+
+# Follow every process's log of a running `make run` (each file named by its process).
+logs:
+	@tail -n 20 -F $${FAASM_DATA_DIR:-data}/logs/*.log
 
 test: setup python-runtime
 	@$(PY) -m pytest tests

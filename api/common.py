@@ -8,32 +8,9 @@ import falcon
 
 from api.auth import PUBLIC, AuthMiddleware
 from faasm.auth import Tokens
-from faasm.errors import (
-    BadRequest,
-    CallFailed,
-    Expired,
-    FaasmError,
-    Forbidden,
-    NotFound,
-    TooLarge,
-    Unauthorized,
-    Unavailable,
-)
+from faasm.errors import BadRequest, CallFailed, FaasmError, TooLarge
 
 log = logging.getLogger("faasm.api")
-
-#: Every expected error class and the status it maps to (most specific first).
-ERROR_STATUS = [
-    (BadRequest, falcon.HTTP_400),
-    (Unauthorized, falcon.HTTP_401),
-    (Forbidden, falcon.HTTP_403),
-    (NotFound, falcon.HTTP_404),
-    (Expired, falcon.HTTP_410),
-    (TooLarge, falcon.HTTP_413),
-    (Unavailable, falcon.HTTP_503),
-    (CallFailed, falcon.HTTP_500),
-]
-
 
 def plain(resp: falcon.Response, text: str | bytes, status: str = falcon.HTTP_200) -> None:
     resp.status = status
@@ -42,11 +19,7 @@ def plain(resp: falcon.Response, text: str | bytes, status: str = falcon.HTTP_20
 
 
 def _faasm_error(req, resp, exc: FaasmError, params) -> None:
-    for cls, status in ERROR_STATUS:
-        if isinstance(exc, cls):
-            break
-    else:
-        status = falcon.HTTP_500
+    status = falcon.code_to_http_status(exc.status)
     text = f"FAILED: {exc.reason}" if isinstance(exc, CallFailed) else exc.reason
     if status == falcon.HTTP_503:
         resp.set_header("Retry-After", "1")
@@ -96,13 +69,39 @@ def create_falcon_app(tokens: Tokens | None = None) -> falcon.App:
 
 
 def read_body(req: falcon.Request, limit: int) -> bytes:
-    """The request body as raw bytes, whatever its Content-Type; TooLarge past ``limit``."""
-    if req.content_length is not None and req.content_length > limit:
-        raise TooLarge(f"Body of {req.content_length} bytes is over the {limit} byte limit")
-    data = req.bounded_stream.read(limit + 1)
+    """The request body as raw bytes, whatever its Content-Type; TooLarge past ``limit``.
+
+    A ``Transfer-Encoding: chunked`` body (``curl -T -``) has no Content-Length:
+    it is read to its end from a server that de-chunks it and says so
+    (``wsgi.input_terminated``, as gunicorn does), and refused with 411
+    otherwise, never taken for an empty body (docs/HARDENING.md).
+    """
+    if req.content_length is not None:
+        if req.content_length > limit:
+            raise TooLarge(f"Body of {req.content_length} bytes is over the {limit} byte limit")
+        data = req.bounded_stream.read(limit + 1)
+    elif "chunked" in (req.get_header("Transfer-Encoding") or "").lower():
+        if not req.env.get("wsgi.input_terminated"):
+            raise falcon.HTTPLengthRequired(
+                description="a chunked body needs Content-Length on this server")
+        data = _read_to_end(req.stream, limit + 1)
+    else:
+        return b""
     if len(data) > limit:
         raise TooLarge(f"Body is over the {limit} byte limit")
     return data
+
+
+def _read_to_end(stream, most: int) -> bytes:
+    """Up to ``most`` bytes of ``stream``, read until it ends (a de-chunked body)."""
+    parts, size = [], 0
+    while size < most:
+        part = stream.read(min(most - size, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def utf8_header(req: falcon.Request, name: str) -> str | None:

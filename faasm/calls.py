@@ -93,6 +93,8 @@ class CallResult:
     #: Seconds spent in each phase ("load", "run", ...), for /status and benchmarks.
     timings: dict = field(default_factory=dict)
     worker: str = ""
+    #: Captured stderr: kept in the call's logs (faasm/calllog.py), not in its result.
+    stderr: bytes = b""
     #: When the call started and ended running (epoch seconds; 0 if unknown).
     started: float = 0.0
     finished: float = 0.0
@@ -126,6 +128,8 @@ class CallResult:
 
 
 class CallStatus(str, Enum):
+    #: Sent, not yet taken by a worker (Faasm's plain-text status says RUNNING).
+    QUEUED = "QUEUED"
     RUNNING = "RUNNING"
     SUCCESS = "SUCCESS"
     FAILED = "FAILED"

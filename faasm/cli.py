@@ -16,6 +16,8 @@ import sys
 import textwrap
 
 from faasm import cli_commands as commands
+from faasm import cli_inventory as inventory
+from faasm import cli_ops as ops
 from faasm import client as api
 from faasm.cli_commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
 
@@ -57,6 +59,8 @@ def _connection_options(defaults: bool) -> argparse.ArgumentParser:
                             "(default: $FAASM_TOKEN)")
     group.add_argument("-q", "--quiet", action="store_true", **keep,
                        help="no progress on stderr")
+    group.add_argument("--json", action="store_true", **keep,
+                       help="print the answer as JSON on stdout (for scripts)")
     return parser
 
 
@@ -97,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(sub, "up", commands.cmd_up, "start the platform: every Procfile process (as `make run`)",
          epilog="Ctrl-C stops every process. Scale workers with FAASM_WORKER_CONCURRENCY, "
-                "or run `honcho start -c worker=N`; see docs/OPERATING.md.")
+                "or run `python -m deploy.run -c worker=N`; see docs/OPERATING.md.")
 
     p = _add(sub, "upload", commands.cmd_upload, "upload a wasm function",
              epilog="example: faasm upload demo hello hello.wasm")
@@ -114,6 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
     _names(p)
     p.add_argument("--python", action="store_true", help="the Python function's source")
     _output(p, "function")
+
+    p = _add(sub, "ls", inventory.cmd_ls, "list a user's functions, state keys and files",
+             description="List what a user keeps on the platform: functions (wasm and "
+                         "Python, with size, upload time and SHA-256), global state keys, "
+                         "and shared files under USER/. With FUNCTION, describe that "
+                         "function.",
+             epilog="examples:\n  faasm ls demo\n  faasm ls demo hello\n"
+                    "  faasm ls demo --json")
+    p.add_argument("user", help="the user whose things to list")
+    p.add_argument("function", nargs="?", help="describe this function")
+
+    p = _add(sub, "rm", inventory.cmd_rm, "remove a function (wasm, Python or both)",
+             description="Remove a function: both kinds uploaded under the name unless "
+                         "--wasm or --python says which. Calls already running finish.",
+             epilog="examples:\n  faasm rm demo hello\n  faasm rm demo shout --python")
+    _names(p)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--wasm", action="store_true", help="only the wasm function")
+    which.add_argument("--python", action="store_true", help="only the Python function")
 
     p = _add(sub, "invoke", commands.cmd_invoke, "call a function",
              description="Call a function. Sync by default: prints the output followed "
@@ -161,15 +184,28 @@ def build_parser() -> argparse.ArgumentParser:
              epilog="examples:\n  faasm status 7\n  faasm status 7 --json\n"
                     "  faasm status 7 --wait")
     p.add_argument("call_id", type=_call_id, help="the ID an async call printed")
-    how = p.add_mutually_exclusive_group()
-    how.add_argument("--json", action="store_true",
-                     help="the JSON of GET /status/{id}: output, stdout, error, "
-                          "timings, worker")
-    how.add_argument("--wait", action="store_true",
+    p.add_argument("--wait", action="store_true",
                      help="wait for the call to end (live status), then print its output")
     p.add_argument("--wait-timeout", type=_seconds, metavar="SECONDS",
                    help="with --wait: give up after this long")
     _output(p, "output (with --wait)")
+
+    p = _add(sub, "logs", ops.cmd_logs, "what a call printed, or follow a function's calls",
+             description="Print a call's captured stdout (on stdout), stderr and failure "
+                         "reason (on stderr); exit 1 if it failed. Logs are kept as long as "
+                         "results (FAASM_RESULT_RETENTION). With --follow USER FUNCTION, "
+                         "print each call of the function as it ends (--json: one JSON "
+                         "object a line).",
+             epilog="examples:\n  faasm logs 7\n  faasm logs demo hello --follow\n"
+                    "  faasm logs demo hello --follow --all --count 10")
+    p.add_argument("target", nargs="+", metavar="ID | USER FUNCTION",
+                   help="a call ID, or with --follow a function")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="follow the function's calls as they end")
+    p.add_argument("--all", action="store_true",
+                   help="with --follow: first the calls still kept, not only new ones")
+    p.add_argument("--count", type=int, metavar="N",
+                   help="with --follow: stop after N calls")
 
     p = _add(sub, "cancel", commands.cmd_cancel, "cancel a call and every call it started",
              description="Cancel the request a call belongs to: its first call and every "
@@ -191,6 +227,16 @@ def build_parser() -> argparse.ArgumentParser:
                          formatter_class=argparse.RawDescriptionHelpFormatter)
     _names(q, "key")
     _put_data(q, "value")
+    q = state.add_parser("ls", help="list a user's state keys and their sizes",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm state ls demo")
+    q.add_argument("user", help="the user whose keys to list")
+    q.set_defaults(func=inventory.cmd_state_ls)
+    q = state.add_parser("rm", help="remove a state value",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm state rm demo counter")
+    _names(q, "key")
+    q.set_defaults(func=inventory.cmd_state_rm)
 
     p = _add(sub, "file", commands.cmd_file, "read or write a shared file (faasm://<path>)")
     files = p.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -204,6 +250,17 @@ def build_parser() -> argparse.ArgumentParser:
                          epilog="example: faasm file put dir/data.txt -f data.txt")
     q.add_argument("path", help="path under the shared root")
     _put_data(q, "file's content")
+    q = files.add_parser("ls", help="list shared files under a directory",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm file ls demo")
+    q.add_argument("prefix", nargs="?", help="a directory under the shared root (default: "
+                   "every file, or your own with FAASM_AUTH on)")
+    q.set_defaults(func=inventory.cmd_file_ls)
+    q = files.add_parser("rm", help="remove shared files",
+                         parents=[_connection_options(defaults=False)],
+                         epilog="example: faasm file rm demo/data.txt")
+    q.add_argument("paths", nargs="+", metavar="path", help="path under the shared root")
+    q.set_defaults(func=inventory.cmd_file_rm)
 
     p = _add(sub, "token", commands.cmd_token,
              "manage per-user bearer tokens (an operator's command: talks to Redis)",
@@ -227,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
     _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
+    _add(sub, "doctor", ops.cmd_doctor, "check the platform: APIs, Redis, broker, workers, "
+         "queues", description="Check everything a call needs, with a hint for each "
+         "problem: both APIs answer, Redis and the broker answer (GET /health), some worker "
+         "consumes each queue, and how many calls wait. Exit 0 if all is well, 1 if "
+         "something is wrong, 3 if the platform is unreachable.",
+         epilog="example: faasm doctor")
 
     p = _add(sub, "build", commands.cmd_build, "compile C/C++ functions to wasm (faasm.toolchain)",
              connects=False, add_help=False, prefix_chars="\0",

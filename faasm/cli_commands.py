@@ -347,7 +347,7 @@ def cmd_up(args) -> int:
             _stderr(f"faasm up: `python -m {PYTHON_RUNTIME_STEP}` failed "
                     f"(exit {step.returncode})")
             return FAILED
-    run.main()  # replaces this process with honcho
+    run.main([])  # replaces this process with supervisord
     return OK
 
 

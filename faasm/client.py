@@ -112,8 +112,9 @@ class WaitTimeout(ClientError, TimeoutError):
     """:meth:`Client.wait` gave up before the call ended (the call goes on)."""
 
 
-_STATUS_ERRORS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
-                  410: Expired, 413: TooLarge, 503: Unavailable}
+#: The client's error for each status, from the status each platform error is answered with.
+_STATUS_ERRORS = {cls.status: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound,
+                                              Expired, TooLarge, Unavailable)}
 
 
 def error_for(response: requests.Response) -> ClientError:
@@ -151,7 +152,7 @@ class CallReport:
     """A call's status as ``GET /status/{id}`` tells it."""
 
     id: int
-    status: str  # RUNNING, SUCCESS or FAILED
+    status: str  # QUEUED, RUNNING, SUCCESS or FAILED
     output: bytes = b""
     stdout: bytes = b""
     error: str | None = None
@@ -164,7 +165,7 @@ class CallReport:
 
     @property
     def done(self) -> bool:
-        return self.status != "RUNNING"
+        return self.status in ("SUCCESS", "FAILED")
 
     @property
     def ok(self) -> bool:
@@ -268,7 +269,7 @@ class Client:
     # -- transport --------------------------------------------------------
 
     def _request(self, method: str, url: str, *, timeout: float | None | object = _DEFAULT,
-                 **kwargs) -> requests.Response:
+                 allow: tuple[int, ...] = (), **kwargs) -> requests.Response:
         read = self.timeout if timeout is _DEFAULT else timeout
         if self.token:
             kwargs["headers"] = {**(kwargs.get("headers") or {}),
@@ -278,7 +279,7 @@ class Client:
                                             **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise _unreachable(url, exc) from None
-        if response.status_code >= 400:
+        if response.status_code >= 400 and response.status_code not in allow:
             raise error_for(response)
         return response
 
@@ -346,6 +347,38 @@ class Client:
     def get_file(self, path: str, progress: Progress | None = None) -> bytes:
         """The shared file at ``path``."""
         return self._get(f"{self.upload_url}/file", progress, {"FilePath": _header_text(path)})
+
+    # -- inventory and removal (upload API) --------------------------------
+
+    def list_functions(self, user: str) -> list[dict]:
+        """``user``'s functions: [{function, kind, size, uploaded, sha256}]."""
+        return self._request("GET", f"{self.upload_url}/functions/{user}").json()["functions"]
+
+    def describe_function(self, user: str, function: str) -> list[dict]:
+        """Each kind (wasm, python) uploaded as ``user/function``; NotFound if none."""
+        return self._request("GET", f"{self.upload_url}/functions/{user}/{function}"
+                             ).json()["kinds"]
+
+    def list_state(self, user: str) -> list[dict]:
+        """``user``'s global state keys: [{key, size}]."""
+        return self._request("GET", f"{self.upload_url}/state/{user}").json()["keys"]
+
+    def list_files(self, prefix: str = "") -> dict:
+        """Shared files under ``prefix``: {prefix, files: [{path, size, modified}], truncated}."""
+        return self._request("GET", f"{self.upload_url}/files",
+                             params={"prefix": prefix} if prefix else None).json()
+
+    def delete_function(self, user: str, function: str, python: bool = False) -> str:
+        """Remove the wasm (or, with ``python``, the Python) function ``user/function``."""
+        kind = "p" if python else "f"
+        return self._request("DELETE", f"{self.upload_url}/{kind}/{user}/{function}").text
+
+    def delete_state(self, user: str, key: str) -> str:
+        return self._request("DELETE", f"{self.upload_url}/s/{user}/{key}").text
+
+    def delete_file(self, path: str) -> str:
+        return self._request("DELETE", f"{self.upload_url}/file",
+                             headers={"FilePath": _header_text(path)}).text
 
     # -- calls (invoke API) ------------------------------------------------
 
@@ -523,6 +556,31 @@ class Client:
         response = self._invoke({"flush": True})
         found = re.search(r"\d+", response.headers.get(HEADER_FLUSHED) or response.text)
         return int(found.group(0)) if found else 0
+
+    def logs(self, call_id: int) -> dict:
+        """What the call printed: ``GET /logs/{id}`` (stdout, stderr, error, status ...)."""
+        return self._request("GET", f"{self.invoke_url}/logs/{call_id}").json()
+
+    def function_logs(self, user: str, function: str, after: str = "0-0") -> dict:
+        """Logs of the function's calls that finished after position ``after``
+        ("$": none, just the newest position): {calls, next}."""
+        return self._request("GET", f"{self.invoke_url}/logs", params={
+            "user": user, "function": function, "after": after}).json()
+
+    def metrics(self) -> str:
+        """The invoke API's ``GET /metrics`` (Prometheus text)."""
+        return self._request("GET", f"{self.invoke_url}/metrics").text
+
+    def health(self, api: str = "invoke") -> dict:
+        """``GET /health`` of the ``api`` ("invoke" or "upload"): Redis, broker, workers
+        and queues; ``ok`` False (HTTP 503) when something is wrong."""
+        base = self.invoke_url if api == "invoke" else self.upload_url
+        response = self._request("GET", f"{base}/health", allow=(503,), timeout=15.0)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServerError(f"{base}/health answered {response.text[:60]!r}, not JSON",
+                              response.status_code, base) from None
 
     def ping(self) -> dict[str, float]:
         """Round-trip seconds of ``GET /ping`` on each API; Unreachable if one is down."""

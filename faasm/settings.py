@@ -25,6 +25,10 @@ MIN_SECRET_LENGTH = 32
 MAX_PYTHON_BYTES = 512 * 1024
 PYTHON_PARSE_MEMORY = 256 * MiB
 PYTHON_PARSE_TIMEOUT = 10.0
+STATE_MAX_VALUE = 256 * MiB
+STATE_USER_LIMIT = GiB
+COMPILE_TIMEOUT = 60.0
+COMPILE_MEMORY = 2 * GiB
 SHARED_FILE_QUOTA = 256 * MiB
 
 
@@ -118,6 +122,15 @@ class Settings:
         "STORAGE", "shared storage for functions and files: a directory path, "
         "`s3://bucket/prefix`, or `http://upload-host:8002` (fileserver mode: workers read "
         "through the upload API); defaults to <data dir>/storage", "")
+    call_id_floor_path: str = _env(
+        "CALL_ID_FLOOR", "file keeping a floor above every call ID issued, raised in blocks, "
+        "so that no ID is issued twice when Redis loses data (docs/HARDENING.md); every "
+        "process issuing IDs must see the same file; `off` = none; defaults to <data "
+        "dir>/call-id-floor", "")
+    redis_fsync: str = _env(
+        "REDIS_FSYNC", "fsync policy of the private Redis's append-only file: `always` (an "
+        "accepted call survives a crash), `everysec` (up to 1 s of writes lost), `no`",
+        "always", lambda raw: _choice(raw, ("always", "everysec", "no")))
     s3_endpoint_url: str = _env(
         "S3_ENDPOINT_URL", "endpoint of an S3-compatible service for s3:// storage (MinIO, "
         "Ceph...); empty = AWS. Credentials come from the standard AWS variables", "")
@@ -197,6 +210,20 @@ class Settings:
         "`<user>/`; with auth off, under each top-level directory, top-level files counting "
         "together); a write past it is refused (413), a call that passes it fails",
         SHARED_FILE_QUOTA, _positive(int))
+    state_max_value: int = _env(
+        "STATE_MAX_VALUE", "largest state value, bytes (a write or size past it is refused: "
+        "413 from the API, a failed call from a function)", STATE_MAX_VALUE, _positive(int))
+    state_user_limit: int = _env(
+        "STATE_USER_LIMIT", "bytes of state each user may keep in Redis, values and appended "
+        "elements together (a write past it is refused like one past FAASM_STATE_MAX_VALUE)",
+        STATE_USER_LIMIT, _positive(int))
+    compile_timeout: float = _env(
+        "COMPILE_TIMEOUT", "time the upload API may spend compiling one wasm module, seconds "
+        "(done in a child process; the upload is refused beyond: 413)", COMPILE_TIMEOUT,
+        _positive(float))
+    compile_memory: int = _env(
+        "COMPILE_MEMORY", "memory the upload API may spend compiling one wasm module, bytes "
+        "(the upload is refused beyond: 413)", COMPILE_MEMORY, _positive(int))
     chain_max_depth: int = _env(
         "CHAIN_MAX_DEPTH", "how deep a chain of calls may go below the request's first call "
         "(a call chained past it fails, and the first call's status says so; awaited calls "
@@ -214,6 +241,16 @@ class Settings:
     token: str = _env(
         "TOKEN", "bearer token the `faasm` CLI and the Python client send (`--token` "
         "overrides it); not read by the platform", "", secret=True)
+    worker_wait: float = _env(
+        "WORKER_WAIT", "seconds a sync call waits for some worker to consume the sync queue "
+        "before it fails with 503 (no worker is running); 0 = fail at once",
+        10.0, float)
+    metrics: bool = _env(
+        "METRICS", "serve Prometheus metrics at GET /metrics on both APIs", True, _bool)
+    tracing: bool = _env(
+        "TRACING", "trace calls from HTTP to worker with OpenTelemetry (Falcon and Celery "
+        "instrumentation; needs the opentelemetry packages; exporter from the standard "
+        "OTEL_* variables, console by default)", False, _bool)
     debug: bool = _env("DEBUG", "log at debug level", False, _bool)
 
     @property
@@ -231,6 +268,13 @@ class Settings:
     @property
     def storage(self) -> str:
         return self.storage_url or str(self.data_dir / "storage")
+
+    @property
+    def call_id_floor(self) -> Path | None:
+        if self.call_id_floor_path == "off":
+            return None
+        return Path(self.call_id_floor_path) if self.call_id_floor_path else (
+            self.data_dir / "call-id-floor")
 
     @property
     def python_cache(self) -> Path:

@@ -16,18 +16,104 @@ from dataclasses import dataclass, field
 import redis
 from redis.exceptions import LockError
 
-from faasm.errors import BadRequest, CallTimedOut, NotFound
+from faasm.errors import BadRequest, CallTimedOut, LimitExceeded, NotFound, TooLarge
 from faasm.names import check_name
 from faasm.redisdb import available
+from faasm.settings import STATE_MAX_VALUE, STATE_USER_LIMIT, GiB
 
-#: Largest state value a function may create (its total_len).
-MAX_STATE_BYTES = 512 * 1024 * 1024
+#: Stores ``ARGV[3..]`` (a whole value, or offset/bytes pairs written in place)
+#: unless the value would pass ``ARGV[1]`` bytes (-1) or the user's state
+#: would pass ``ARGV[2]`` bytes (-2, the usage counter in KEYS[2] field ARGV[4]).
+#: Returns the value's new size.
+_WRITE = """
+local old = redis.call('STRLEN', KEYS[1])
+local new = old
+local whole = ARGV[3] == 'set'
+if whole then
+  new = string.len(ARGV[5])
+else
+  for i = 5, #ARGV, 2 do
+    local finish = tonumber(ARGV[i]) + string.len(ARGV[i + 1])
+    if finish > new then new = finish end
+  end
+end
+if new > tonumber(ARGV[1]) then return -1 end
+local used = tonumber(redis.call('HGET', KEYS[2], ARGV[4]) or '0')
+if new > old and used + new - old > tonumber(ARGV[2]) then return -2 end
+if whole then
+  redis.call('SET', KEYS[1], ARGV[5])
+else
+  for i = 5, #ARGV, 2 do redis.call('SETRANGE', KEYS[1], tonumber(ARGV[i]), ARGV[i + 1]) end
+end
+if used + new - old <= 0 then redis.call('HDEL', KEYS[2], ARGV[4])
+else redis.call('HSET', KEYS[2], ARGV[4], used + new - old) end
+return new
+"""
+
+#: Appends ARGV[4] to the list KEYS[1] (its byte count in KEYS[3]) unless the
+#: element passes ARGV[1] bytes (-1) or the user's usage would pass ARGV[2] (-2).
+_APPEND = """
+local size = string.len(ARGV[4])
+if size > tonumber(ARGV[1]) then return -1 end
+local used = tonumber(redis.call('HGET', KEYS[2], ARGV[3]) or '0')
+if used + size > tonumber(ARGV[2]) then return -2 end
+redis.call('RPUSH', KEYS[1], ARGV[4])
+redis.call('INCRBY', KEYS[3], size)
+redis.call('HSET', KEYS[2], ARGV[3], used + size)
+return size
+"""
+
+#: Deletes KEYS[1] (a value, counted by its length), KEYS[2] (the byte count of
+#: a list) and KEYS[4..], and gives their bytes back to user ARGV[1]'s usage in KEYS[3].
+_DELETE = """
+local freed = 0
+if KEYS[1] ~= '' then freed = freed + redis.call('STRLEN', KEYS[1]) end
+if KEYS[2] ~= '' then freed = freed + tonumber(redis.call('GET', KEYS[2]) or '0') end
+local existed = 0
+for i = 1, #KEYS do
+  if i ~= 3 and KEYS[i] ~= '' then existed = existed + redis.call('DEL', KEYS[i]) end
+end
+local used = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0') - freed
+if used <= 0 then redis.call('HDEL', KEYS[3], ARGV[1])
+else redis.call('HSET', KEYS[3], ARGV[1], used) end
+return existed
+"""
+
+#: The value, or its size when over ARGV[1] bytes (so it never crosses the wire).
+_GET_WITHIN = """
+local size = redis.call('STRLEN', KEYS[1])
+if size > tonumber(ARGV[1]) then return size end
+return redis.call('GET', KEYS[1])
+"""
 
 
 class GlobalState:
-    def __init__(self, client: redis.Redis, prefix: str):
+    """The global tier: values and appended lists in Redis, within budgets.
+
+    ``max_value`` bounds one value (and one appended element), ``user_limit``
+    the bytes a user keeps in all (values and appended elements; kept in a
+    usage hash updated by the same script as each write), ``call_memory`` the
+    bytes of copies one call may hold (:class:`CallState`; FAASM_MEMORY_LIMIT).
+    Writes past a budget raise :class:`~faasm.errors.TooLarge`.
+    """
+
+    def __init__(self, client: redis.Redis, prefix: str, *, max_value: int = STATE_MAX_VALUE,
+                 user_limit: int = STATE_USER_LIMIT, call_memory: int = GiB):
         self.client = client
         self.prefix = prefix
+        self.max_value = max_value
+        self.user_limit = user_limit
+        self.call_memory = call_memory
+        self._usage_key = f"{prefix}:state-bytes"
+        self._write = client.register_script(_WRITE)
+        self._append = client.register_script(_APPEND)
+        self._delete = client.register_script(_DELETE)
+        self._get_within = client.register_script(_GET_WITHIN)
+
+    @classmethod
+    def from_settings(cls, client: redis.Redis, settings) -> "GlobalState":
+        return cls(client, settings.key_prefix, max_value=settings.state_max_value,
+                   user_limit=settings.state_user_limit, call_memory=settings.memory_limit)
 
     def key(self, user: str, key: str) -> str:
         return f"{self.prefix}:state:{check_name(user, 'user')}:{check_name(key, 'key')}"
@@ -38,35 +124,75 @@ class GlobalState:
     def _lock_key(self, user: str, key: str) -> str:
         return f"{self.prefix}:lock:{check_name(user, 'user')}:{check_name(key, 'key')}"
 
+    def check_size(self, size: int, what: str) -> None:
+        """TooLarge if a value of ``size`` bytes is over the largest value."""
+        if size > self.max_value:
+            raise TooLarge(f"{what}: {size} bytes is over the {self.max_value} byte "
+                           "state value limit (FAASM_STATE_MAX_VALUE)")
+
+    def usage(self, user: str) -> int:
+        """Bytes of state ``user`` keeps (values and appended elements)."""
+        with available():
+            return int(self.client.hget(self._usage_key, user) or 0)
+
     def get(self, user: str, key: str) -> bytes:
         value = self.get_or_none(user, key)
         if value is None:
             raise NotFound(f"State {user}/{key} not found")
         return value
 
-    def get_or_none(self, user: str, key: str) -> bytes | None:
+    def get_or_none(self, user: str, key: str, limit: int | None = None) -> bytes | None:
+        """The value (None if missing); with ``limit``, TooLarge instead of fetching a
+        value over ``limit`` bytes."""
         name = self.key(user, key)
         with available():
-            return self.client.get(name)
+            if limit is None:
+                return self.client.get(name)
+            value = self._get_within(keys=[name], args=[limit])
+        if isinstance(value, int):
+            raise TooLarge(f"state {key}: its {value} bytes would pass the call's "
+                           f"{limit} byte memory limit (FAASM_MEMORY_LIMIT)")
+        return value
 
     def set(self, user: str, key: str, value: bytes) -> None:
-        name = self.key(user, key)
-        with available():
-            self.client.set(name, bytes(value))
+        self._store(user, key, ["set", bytes(value)])
 
     def set_ranges(self, user: str, key: str, ranges: list[tuple[int, bytes]]) -> None:
         """Write slices in place (one round trip); the value grows as needed."""
+        args = ["ranges"]
+        for offset, data in ranges:
+            args += [offset, bytes(data)]
+        self._store(user, key, args)
+
+    def _store(self, user: str, key: str, args: list) -> None:
         name = self.key(user, key)
         with available():
-            pipe = self.client.pipeline(transaction=True)
-            for offset, data in ranges:
-                pipe.setrange(name, offset, bytes(data))
-            pipe.execute()
+            done = self._write(keys=[name, self._usage_key],
+                               args=[self.max_value, self.user_limit, args[0], user, *args[1:]])
+        self._refused(done, f"state {user}/{key}")
+
+    def _refused(self, done: int, what: str) -> None:
+        if done == -1:
+            raise TooLarge(f"{what}: over the {self.max_value} byte state value limit "
+                           "(FAASM_STATE_MAX_VALUE)")
+        if done == -2:
+            raise TooLarge(f"{what}: the user's state would pass its {self.user_limit} bytes "
+                           "(FAASM_STATE_USER_LIMIT)")
+
+    def delete(self, user: str, key: str) -> bool:
+        """Remove the value and the appended list of ``key``; whether either existed."""
+        appended = self._appended_key(user, key)
+        with available():
+            existed = self._delete(keys=[self.key(user, key), f"{appended}:bytes",
+                                         self._usage_key, appended], args=[user])
+        return existed > 0
 
     def append(self, user: str, key: str, element: bytes) -> None:
         name = self._appended_key(user, key)
         with available():
-            self.client.rpush(name, bytes(element))
+            done = self._append(keys=[name, self._usage_key, f"{name}:bytes"],
+                                args=[self.max_value, self.user_limit, user, bytes(element)])
+        self._refused(done, f"append to state {user}/{key}")
 
     def read_appended(self, user: str, key: str, n_elems: int) -> list[bytes]:
         name = self._appended_key(user, key)
@@ -76,9 +202,21 @@ class GlobalState:
             return self.client.lrange(name, 0, n_elems - 1)
 
     def clear_appended(self, user: str, key: str) -> None:
-        name = self._appended_key(user, key)
+        appended = self._appended_key(user, key)
         with available():
-            self.client.delete(name)
+            self._delete(keys=["", f"{appended}:bytes", self._usage_key, appended], args=[user])
+
+    def keys(self, user: str) -> list[tuple[str, int]]:
+        """Every state key of ``user`` with its value's size, sorted by key."""
+        head = self.key(user, "x")[:-1]
+        with available():
+            pattern = "".join("\\" + c if c in "*?[]\\" else c for c in head) + "*"
+            names = sorted(self.client.scan_iter(match=pattern, count=1000))
+            pipe = self.client.pipeline(transaction=False)
+            for name in names:
+                pipe.strlen(name)
+            sizes = pipe.execute() if names else []
+        return [(name.decode()[len(head):], size) for name, size in zip(names, sizes)]
 
     def lock(self, user: str, key: str, hold_for: float) -> redis.lock.Lock:
         """A cluster-wide lock on the key; it expires after ``hold_for`` s if never released."""
@@ -113,9 +251,6 @@ def _check_span(total_len: int, offset: int, length: int, what: str) -> None:
     if total_len < 0 or offset < 0 or length < 0 or offset + length > total_len:
         raise BadRequest(f"{what}: slice [{offset}, {offset}+{length}) is outside the "
                          f"value's {total_len} bytes")
-    if total_len > MAX_STATE_BYTES:
-        raise BadRequest(f"{what}: {total_len} bytes is over the {MAX_STATE_BYTES} byte "
-                         "state limit")
 
 
 class CallState:
@@ -123,6 +258,8 @@ class CallState:
 
     ``deadline`` (a time.monotonic() value) bounds how long a global lock may
     be waited for; global locks still held when the call ends are released.
+    The copies together may hold at most the store's ``call_memory`` bytes
+    (a pull or a size past it fails the call: LimitExceeded).
     """
 
     def __init__(self, store: GlobalState, user: str, deadline: float):
@@ -132,17 +269,41 @@ class CallState:
         self.values: dict[str, LocalValue] = {}
         self._global_locks: dict[str, redis.lock.Lock] = {}
 
+    def held(self) -> int:
+        """Bytes the call's copies hold."""
+        return sum(len(local.data) for local in self.values.values())
+
+    def _room(self, key: str) -> int:
+        """Bytes the copy of ``key`` may have within the call's memory."""
+        own = self.values.get(key)
+        return self.store.call_memory - self.held() + (len(own.data) if own else 0)
+
+    def _hold(self, key: str, size: int) -> None:
+        """LimitExceeded unless the copy of ``key`` may grow to ``size`` bytes."""
+        self.store.check_size(size, f"state {key}")
+        room = self._room(key)
+        if size > room:
+            raise LimitExceeded(
+                f"state {key}: {size} bytes would take the call's state copies past its "
+                f"{self.store.call_memory} byte memory limit (FAASM_MEMORY_LIMIT)")
+
+    def _pull(self, key: str) -> bytes | None:
+        try:
+            return self.store.get_or_none(self.user, key, limit=self._room(key))
+        except TooLarge as exc:
+            raise LimitExceeded(exc.reason) from None
+
     # -- local copies ------------------------------------------------------
     def value(self, key: str, total_len: int | None = None) -> LocalValue:
         """The local copy, pulled on first use (a missing value is empty), sized
         to at least ``total_len`` when given."""
         local = self.values.get(key)
         if local is None:
-            pulled = self.store.get_or_none(self.user, key)
-            local = self.values[key] = LocalValue(bytearray(pulled or b""))
+            local = self.values[key] = LocalValue(bytearray(self._pull(key) or b""))
         if total_len is not None:
             _check_span(total_len, 0, 0, f"state {key}")
             if len(local.data) < total_len:
+                self._hold(key, total_len)
                 local.data.extend(bytes(total_len - len(local.data)))
         return local
 
@@ -158,12 +319,13 @@ class CallState:
 
     def write(self, key: str, data: bytes) -> None:
         """Set the whole value, locally and globally."""
+        self._hold(key, len(data))
+        self.store.set(self.user, key, data)
         local = self.values.get(key)
         if local is None:
             local = self.values[key] = LocalValue(bytearray())
         local.data[:] = data
         local.dirty.clear()
-        self.store.set(self.user, key, local.data)
 
     def write_offset(self, key: str, total_len: int, offset: int, data: bytes) -> None:
         _check_span(total_len, offset, len(data), f"write to state {key}")
@@ -194,7 +356,7 @@ class CallState:
         local.dirty.clear()
 
     def pull(self, key: str, total_len: int | None = None) -> None:
-        pulled = self.store.get_or_none(self.user, key)
+        pulled = self._pull(key)
         local = self.values.get(key)
         if local is None:
             local = self.values[key] = LocalValue(bytearray())

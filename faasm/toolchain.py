@@ -47,6 +47,20 @@ CXX_SUFFIXES = frozenset({".cc", ".cp", ".cpp", ".cxx", ".c++", ".C"})
 #: as it does for x86-64 (bench/host.py: matmul 3.4x faster than without).
 COMMON_FLAGS = ("-s", "-msimd128", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--export-table")
 
+#: wasi-libc's emulations that Faasm's toolchain turns on, so POSIX code
+#: (mmap/munmap, signal, clock(), getpid) compiles as it does for Faasm: each
+#: define unlocks a header and its library supplies the code.
+WASI_EMULATIONS = ("mman", "signal", "process-clocks", "getpid")
+EMULATION_FLAGS = (
+    *(f"-D_WASI_EMULATED_{name.upper().replace('-', '_')}" for name in WASI_EMULATIONS),
+    *(f"-lwasi-emulated-{name}" for name in WASI_EMULATIONS),
+)
+
+#: Exports as Faasm's toolchain makes them: the allocator, with which the
+#: host places the data it returns in guest memory. (FAASM_ZYGOTE exports
+#: the zygote itself.)
+EXPORT_FLAGS = ("-Wl,--export=malloc", "-Wl,--export=free")
+
 #: Extra flags of C++ builds: C++ exceptions do not exist on wasm32-wasi.
 CXX_FLAGS = ("-fno-exceptions",)
 
@@ -87,7 +101,8 @@ def compiler_command(sources: Sequence[Path], output: Path, *, cxx: bool,
     driver = "c++" if cxx else "cc"
     return [
         sys.executable, "-m", "ziglang", driver, f"--target={TARGET}", opt,
-        *COMMON_FLAGS, *(CXX_FLAGS if cxx else ()), "-I", str(SDK_INCLUDE),
+        *COMMON_FLAGS, *EMULATION_FLAGS, *EXPORT_FLAGS, *(CXX_FLAGS if cxx else ()),
+        "-I", str(SDK_INCLUDE),
         *extra, *(str(s) for s in sources), "-o", str(output),
     ]
 

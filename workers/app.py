@@ -30,7 +30,8 @@ PING_TASK = "faasm.ping"
 FLUSH_COMMAND = "faasm_flush"
 CANCELLED = "Call cancelled (DELETE /status/{id} or `faasm cancel`)"
 #: Sync calls get their own queue so a backlog of async calls cannot sit
-#: ahead of them (MEASURED.md, pitfall 2); workers consume both.
+#: ahead of them (docs/DESIGN.md, "Sync calls behind an async backlog");
+#: workers consume both.
 SYNC_QUEUE = "faasm-sync"
 ASYNC_QUEUE = "faasm-async"
 #: Seconds past a call's timeout after which its pool process is killed
@@ -69,6 +70,8 @@ def create_celery(settings: Settings) -> celery.Celery:
         result_backend_max_sleep_between_retries_ms=1000,
         worker_hijack_root_logger=False,
         task_ignore_result=False,
+        # A worker records STARTED when it takes a call: /status/{id} tells QUEUED from RUNNING.
+        task_track_started=True,
     )
     return app
 
@@ -92,13 +95,42 @@ def _sentinel(settings: Settings) -> dict:
 class CallQueue:
     """Sends calls to workers and reads their results, by call ID."""
 
-    def __init__(self, app: celery.Celery, settings: Settings):
+    def __init__(self, app: celery.Celery, settings: Settings, registry=None):
+        """``registry``: the live workers (:class:`faasm.fleet.WorkerRegistry`); by
+        default the one in the settings' Redis."""
         self.app = app
         self.settings = settings
+        self._registry = registry
+        self._consumed_at = 0.0  # when a sync-queue consumer was last seen
+
+    @property
+    def registry(self):
+        if self._registry is None:
+            from faasm import redisdb
+            from faasm.fleet import WorkerRegistry
+
+            self._registry = WorkerRegistry(redisdb.connect(self.settings),
+                                            self.settings.key_prefix)
+        return self._registry
+
+    def require_worker(self, queue: str = SYNC_QUEUE) -> None:
+        """Unavailable (503) unless a live worker consumes ``queue``, after waiting
+        FAASM_WORKER_WAIT seconds for one: a sync call then fails at once, rather than
+        when its wait runs out. A consumer seen within the last second is trusted."""
+        if time.monotonic() - self._consumed_at < 1.0:
+            return
+        if not self.registry.wait_for_consumer(queue, self.settings.worker_wait):
+            raise Unavailable(
+                f"No worker consumes the {queue} queue, so the call would wait for nothing: "
+                "start one (`make run` does; or `celery -A workers.tasks worker -Q "
+                "faasm-sync,faasm-async`), and see GET /health")
+        self._consumed_at = time.monotonic()
 
     def submit(self, call: Call, sync: bool) -> AsyncResult:
         """Send ``call`` to the workers. If the broker refuses it, record the call
         as failed (so it is never RUNNING forever) and raise Unavailable."""
+        if sync and not call.parent:
+            self.require_worker(SYNC_QUEUE)
         limit = min(call.timeout or self.settings.call_timeout, self.settings.max_call_timeout)
         options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE,
                    "time_limit": limit + KILL_GRACE[self.settings.timeout_mode]}
@@ -185,7 +217,7 @@ class CallQueue:
         return self._outcome(call.id, result)[1]
 
     def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
-        """(RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
+        """(QUEUED or RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
         return self._outcome(call_id, AsyncResult(str(call_id), app=self.app),
                              raise_failure=False)
 
@@ -202,7 +234,7 @@ class CallQueue:
         report = {"status": status.value, "output": "", "output_encoding": "utf-8",
                   "stdout": "", "stdout_encoding": "utf-8", "error": None,
                   "timings": {}, "worker": None, "finished": None}
-        if status is CallStatus.RUNNING:
+        if status in (CallStatus.QUEUED, CallStatus.RUNNING):
             return report
         with _reachable("Result backend"):
             done = result.date_done
@@ -225,7 +257,7 @@ class CallQueue:
             if raise_failure:
                 raise CallFailed(reason)
             return CallStatus.FAILED, reason
-        return CallStatus.RUNNING, ""
+        return (CallStatus.QUEUED if state == "PENDING" else CallStatus.RUNNING), ""
 
     def cancel(self, call_ids: list[int]) -> int:
         """Stop ``call_ids``: queued ones never start, running ones are killed, and

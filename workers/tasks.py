@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 
 from celery.exceptions import Ignore
 from celery.signals import worker_process_init
 from celery.worker.control import control_command
 
 from faasm.calls import Call
-from faasm.errors import CallFailed
+from faasm.errors import CallFailed, CallTimedOut
 from faasm.settings import get_settings
 from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app
 from workers.dispatch import CeleryDispatcher
+from workers.observe import observer
 
 #: Bumped by a flush in the worker's main process; pool children (forked
 #: after this is created) compare it before each call and drop their caches.
@@ -73,7 +75,16 @@ def call(self, **message) -> str:
             raise Ignore()
         if taken == "done":
             raise Ignore()  # an awaiting call ran it inline and stored its outcome
-    result = current.execute(parsed)
+    started = time.monotonic()
+    try:
+        result = current.execute(parsed)
+    except CallFailed as exc:
+        outcome = "timeout" if isinstance(exc, CallTimedOut) else "failed"
+        observer.finished(parsed, outcome, time.monotonic() - started,
+                          getattr(exc, "stdout", b""), getattr(exc, "stderr", b""), exc.reason)
+        raise
+    observer.finished(parsed, "success", time.monotonic() - started, result.stdout,
+                      result.stderr)
     result.worker = f"{self.request.hostname}/{os.getpid()}"
     return result.to_message()
 

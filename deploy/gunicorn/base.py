@@ -2,7 +2,7 @@
 
 Worker class gthread, 2 processes x 8 threads: a sync invoke blocks one
 thread on its call's result, and gthread behaved best here under blocking
-calls (MEASURED.md, pitfall 3; gevent gave long tails). The timeout is
+calls (docs/DESIGN.md, "Blocked waits"; gevent gave long tails). The timeout is
 above the longest a sync call may wait, so gunicorn never kills a worker
 that is legitimately waiting.
 """

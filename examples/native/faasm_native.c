@@ -34,7 +34,7 @@ static void read_stdin(void)
     input_len = (long)len;
 }
 
-long __faasm_read_input(uint8_t* buf, long buf_len)
+long __faasm_read_input(unsigned char* buf, long buf_len)
 {
     if (input_len < 0) {
         read_stdin();
@@ -45,7 +45,7 @@ long __faasm_read_input(uint8_t* buf, long buf_len)
     return input_len;
 }
 
-void __faasm_write_output(const uint8_t* data, long len)
+void __faasm_write_output(const char* data, long len)
 {
     fwrite(data, 1, (size_t)len, stdout);
     fputc('\n', stdout);

@@ -78,11 +78,17 @@ class WasmRuntime:
                                deadline=time.monotonic() + limits.timeout,
                                conf_flags=self.settings.conf_flags, services=self.services)
         ctx.store = store
+        ctx.older_generation = loaded.older_generation
         ctx.stdout, ctx.stderr = stdout, stderr = memfds or (StreamCapture(limits.stdout),
                                                              StreamCapture(limits.stdout))
         host.push(ctx)
         try:
-            self._run(ctx, loaded, entry, limits, stderr)
+            try:
+                self._run(ctx, loaded, entry, limits, stderr)
+            except CallFailed as exc:
+                # What the call printed before it failed goes to its logs.
+                exc.stdout, exc.stderr = stdout.take(limits.stdout), stderr.take(limits.stdout)
+                raise
             if mount is not None:
                 mount.commit()  # remote storage: write back the files the call changed
             finished = time.perf_counter()
@@ -90,7 +96,8 @@ class WasmRuntime:
             if ctx.output_truncated:
                 output += TRUNCATED % limits.output
             return CallResult(output=output, stdout=stdout.take(limits.stdout),
-                              timings={"load": loaded_at - started, "run": finished - loaded_at})
+                              timings={"load": loaded_at - started, "run": finished - loaded_at},
+                              stderr=stderr.take(limits.stdout))
         finally:
             host.pop()
             ctx.close()
@@ -113,11 +120,13 @@ class WasmRuntime:
 
     def _entry(self, call: Call, loaded: LoadedModule) -> str:
         if call.func_ptr is not None:
-            if "__indirect_function_table" not in loaded.exports:
-                raise CallFailed(f"Function {call.name} exports no function table "
-                                 "(build it with --export-table to chain by pointer)")
-            return "__indirect_function_table"
+            if loaded.table_export is None:
+                raise CallFailed(f"Function {call.name} has no function table to chain "
+                                 "by pointer into")
+            return loaded.table_export
         entry = "_start" if call.idx == 0 else f"_faasm_func_{call.idx}"
+        if entry not in loaded.exports and loaded.older_generation:
+            return "_start"  # main reads __faasm_get_idx and dispatches itself
         if entry not in loaded.exports:
             raise CallFailed(f"Function {call.name} has no entry point {entry}")
         return entry

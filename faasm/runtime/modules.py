@@ -20,9 +20,10 @@ import wasmtime
 
 from faasm.errors import BadRequest, CallFailed, NotFound
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
-from faasm.runtime.engine import engine_key, get_engine
+from faasm.runtime.wasmbin import TABLE_EXPORT
 from faasm.storage import Storage
-from faasm.storage.artifacts import Artifacts, host_secret
+from faasm.runtime.compile import default_artifacts
+from faasm.storage.artifacts import Artifacts
 
 log = logging.getLogger("faasm.runtime.modules")
 
@@ -37,31 +38,6 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
         raise BadRequest(f"Invalid wasm: {first}") from None
 
 
-def default_artifacts(storage: Storage) -> Artifacts:
-    """The signed artifacts of ``storage``, with the key the process's settings name."""
-    from faasm.settings import get_settings
-
-    settings = get_settings()
-    return Artifacts(storage, host_secret(settings.data_dir, settings.artifact_key))
-
-
-def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
-                epoch: bool | None = None, artifacts: Artifacts | None = None) -> str:
-    """Validate, precompile and store a function; returns its content hash.
-
-    The artifact (signed with ``artifacts``' key; default: the settings')
-    is written before the wasm, so a worker that sees the new wasm always
-    finds its machine code ready.
-    """
-    key = wasm_key(user, function)  # validates the names first
-    module = compile_module(get_engine(epoch), data)
-    digest = content_hash(data)
-    artifacts = artifacts or default_artifacts(storage)
-    artifacts.put(artifact_key(digest, engine_key(epoch)), bytes(module.serialize()))
-    storage.write(key, data)
-    return digest
-
-
 @dataclass
 class LoadedModule:
     """A module ready to instantiate: compiled, linked, checked."""
@@ -74,6 +50,12 @@ class LoadedModule:
     results: dict[str, int]
     #: Whether the module can open files (then calls mount the shared files).
     uses_files: bool
+    #: Built by an older Faasm toolchain: main dispatches every entry index itself
+    #: (it imports __faasm_get_idx and exports no _faasm_func_<n>), and its
+    #: __faasm_await_call_output is the (call_id, buf, buf_len) form.
+    older_generation: bool = False
+    #: Name of the exported function table (chaining by pointer), if any.
+    table_export: str | None = None
 
 
 def _entry_results(exports) -> dict[str, int]:
@@ -149,8 +131,13 @@ class ModuleCache:
         except wasmtime.WasmtimeError as exc:
             raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
         exports = module.exports
-        return LoadedModule(digest, module, instance_pre, frozenset(e.name for e in exports),
-                            _entry_results(exports), uses_files)
+        names = frozenset(e.name for e in exports)
+        older = (("env", "__faasm_get_idx") in imports
+                 and not any(name.startswith("_faasm_func_") for name in names))
+        tables = [e.name for e in exports if isinstance(e.type, wasmtime.TableType)]
+        table = TABLE_EXPORT if TABLE_EXPORT in tables else (tables[0] if tables else None)
+        return LoadedModule(digest, module, instance_pre, names, _entry_results(exports),
+                            uses_files, older, table)
 
     def _artifact(self, digest: str) -> wasmtime.Module | None:
         """The precompiled module, if storage holds one whose signature checks."""

@@ -16,6 +16,7 @@ from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
 from faasm.settings import Settings
 from faasm.state import GlobalState
+from faasm.buckets import Buckets
 from faasm.storage import open_storage
 
 #: How long past its own timeout a claim on a call outlives a runner that died.
@@ -30,14 +31,16 @@ class CallRunner:
         self.dispatcher = dispatcher
         storage = open_storage(settings.storage)
         client = redisdb.connect(settings)
-        self.records = CallRecords(client, settings.key_prefix, settings.result_retention)
+        self.records = CallRecords(client, settings.key_prefix, settings.result_retention,
+                                   floor=settings.call_id_floor)
         budget = ChainBudget(max_depth=settings.chain_max_depth,
                              max_fanout=settings.chain_max_fanout,
                              max_calls=settings.chain_max_calls)
         self.chaining = Chaining(self.records, Functions(storage), dispatcher, self.execute,
                                  self.claim_ttl, budget)
-        services = Services(state=GlobalState(client, settings.key_prefix),
-                            files=CallFiles(storage), chaining=self.chaining)
+        services = Services(state=GlobalState.from_settings(client, settings),
+                            files=CallFiles(storage), chaining=self.chaining,
+                            buckets=Buckets(storage, quota=settings.shared_file_quota))
         self.wasm = WasmRuntime(settings, storage, services)
         self.python = PythonRuntime(settings, storage, services)
         self.python.prewarm(background=True)

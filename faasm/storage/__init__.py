@@ -107,6 +107,10 @@ class Storage(ABC):
         except NotFound:
             return None
 
+    def modified(self, key: str) -> float | None:
+        """When the blob was last written (Unix time), or None if absent or unknown."""
+        return None
+
     def usage(self, prefix: str, recursive: bool = True) -> int:
         """Bytes of every blob under ``prefix`` (only those directly in it, unless
         ``recursive``): what the shared-file quota counts."""

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import requests
 
-from faasm.errors import BadRequest, NotFound, TooLarge, Unavailable
+from faasm.errors import BadRequest, NotFound, Unavailable, error_for_status
 from faasm.storage.remote import RemoteStorage
 
 #: Keys workers may write or delete through the upload API.
@@ -65,10 +65,9 @@ class FileserverStorage(RemoteStorage):
                                             timeout=TIMEOUTS, **kwargs)
         except requests.RequestException as exc:
             raise Unavailable(f"Fileserver storage unavailable: {exc}") from None
-        if response.status_code == 400:
-            raise BadRequest(response.text.strip() or "Bad storage request")
-        if response.status_code == 413:
-            raise TooLarge(response.text.strip() or "Too large for the fileserver")
+        if response.status_code in (400, 413):
+            reason = response.text.strip() or f"Fileserver storage answered {response.status_code}"
+            raise error_for_status(response.status_code)(reason)
         if response.status_code in (401, 403):
             raise Unavailable(f"Fileserver storage refused access ({response.status_code}): "
                               "with FAASM_AUTH on, give this host FAASM_ADMIN_TOKEN")

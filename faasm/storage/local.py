@@ -80,6 +80,10 @@ class LocalStorage(Storage):
         st = nofollow.stat_file(self._root, self._parts(key))
         return st.st_size if st is not None and stat.S_ISREG(st.st_mode) else None
 
+    def modified(self, key: str) -> float | None:
+        st = nofollow.stat_file(self._root, self._parts(key))
+        return st.st_mtime if st is not None and stat.S_ISREG(st.st_mode) else None
+
     def usage(self, prefix: str, recursive: bool = True) -> int:
         parts = check_prefix(prefix)[:-1].split("/")
         if recursive:

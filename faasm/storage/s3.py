@@ -113,6 +113,12 @@ class S3Storage(RemoteStorage):
         except FileNotFoundError:
             return None
 
+    def modified(self, key: str) -> float | None:
+        try:
+            return self._call("head_object", Key=self._key(key))["LastModified"].timestamp()
+        except FileNotFoundError:
+            return None
+
     def usage(self, prefix: str, recursive: bool = True) -> int:
         return sum(size for key, (_, size) in self._objects(check_prefix(prefix)).items()
                    if recursive or "/" not in key[len(prefix):])

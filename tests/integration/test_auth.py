@@ -116,6 +116,39 @@ def test_other_namespace_is_403(secured, users):
         assert r.text.count("\n") == 1, (what, r.text)
 
 
+def test_inventory_and_removal_keep_to_your_own(secured, users):
+    alice, bob = bearer(users["alice"]), bearer(users["bob"])
+    up = secured.upload_url
+    assert requests.put(f"{up}/s/alice/gone", data=b"x", headers=alice).ok
+    assert requests.put(f"{up}/file", data=b"b", headers={**bob, "FilePath": "bob/b.txt"}).ok
+    # Another user's listings and removals are refused (and remove nothing).
+    for r in (requests.get(f"{up}/functions/alice", headers=bob),
+              requests.get(f"{up}/functions/alice/hello", headers=bob),
+              requests.get(f"{up}/state/alice", headers=bob),
+              requests.get(f"{up}/files", params={"prefix": "alice"}, headers=bob),
+              requests.delete(f"{up}/f/alice/hello", headers=bob),
+              requests.delete(f"{up}/p/alice/hello", headers=bob),
+              requests.delete(f"{up}/s/alice/gone", headers=bob),
+              requests.delete(f"{up}/file", headers={**bob, "FilePath": "alice/data.txt"})):
+        assert r.status_code == 403, (r.request.method, r.url, r.text)
+        assert r.text.count("\n") == 1
+    assert requests.get(f"{up}/functions/alice", headers=bob).status_code == 403
+    assert requests.get(f"{up}/f/alice/hello", headers=alice).content == wat.HELLO
+    # Your own: listed, and removable.
+    listed = requests.get(f"{up}/functions/alice", headers=alice).json()["functions"]
+    assert [f["function"] for f in listed] == ["hello"]
+    files = requests.get(f"{up}/files", headers=alice).json()
+    assert files["prefix"] == "alice"
+    assert [f["path"] for f in files["files"]] == ["alice/data.txt"]
+    keys = {k["key"] for k in requests.get(f"{up}/state/alice", headers=alice).json()["keys"]}
+    assert "gone" in keys
+    assert requests.delete(f"{up}/s/alice/gone", headers=alice).ok
+    assert requests.get(f"{up}/s/alice/gone", headers=alice).status_code == 404
+    # No token at all: 401, even for listings.
+    assert requests.get(f"{up}/functions/alice").status_code == 401
+    assert requests.get(f"{up}/files").status_code == 401
+
+
 def test_admin_flushes_and_acts_for_everyone(secured, users):
     r = call(secured, {"flush": True}, ADMIN)
     assert r.status_code == 200 and r.headers["X-Faasm-Flushed"] == "1", r.text

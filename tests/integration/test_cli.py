@@ -100,6 +100,11 @@ def test_every_subcommand_is_tested_here():
     tested = {"up", "upload", "upload-py", "download", "invoke", "status", "graph",
               "state get",
               "state put", "file get", "file put", "flush", "ping", "build", "bench", "cancel",
+              "ls", "rm", "state ls", "state rm", "file ls", "file rm",
+              # In test_health.py, against a platform without, then with, a worker:
+              "doctor",
+              # In test_observe.py, with the calls whose logs it reads:
+              "logs",
               # In test_auth.py, against a platform with FAASM_AUTH on:
               "token create", "token list", "token revoke"}
     assert {" ".join(path) for path in subcommands()} == tested
@@ -307,6 +312,66 @@ def test_file_put_and_get(faasm, tmp_path):
     r = faasm("file", "put", "../escape", "x")
     assert r.returncode == 2 and b"(HTTP 400)" in r.stderr
     assert faasm("file", "get", "cli/missing").returncode == 2
+
+
+# -- inventory and removal -------------------------------------------------------
+
+def test_ls_and_rm_functions(faasm, wasm_files, tmp_path):
+    assert faasm("upload", "lsuser", "hello", str(wasm_files["hello"])).returncode == 0
+    source = tmp_path / "shout.py"
+    source.write_text("print('HI')\n")
+    assert faasm("upload-py", "lsuser", "hello", str(source)).returncode == 0
+    assert faasm("state", "put", "lsuser", "count", "12345").returncode == 0
+    assert faasm("file", "put", "lsuser/in.txt", "abc").returncode == 0
+    r = faasm("ls", "lsuser")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["FUNCTION", "KIND", "SIZE", "UPLOADED", "SHA256"]
+    assert lines[1].split()[:2] == ["hello", "wasm"] and lines[2].split()[:2] == \
+        ["hello", "python"]
+    assert any(line.split()[:1] == ["count"] for line in lines)
+    assert any(line.startswith("lsuser/in.txt") for line in lines)
+    listed = json.loads(faasm("ls", "lsuser", "--json").stdout)
+    assert [f["kind"] for f in listed["functions"]] == ["wasm", "python"]
+    assert listed["state"] == [{"key": "count", "size": 5}]
+    assert [f["path"] for f in listed["files"]] == ["lsuser/in.txt"]
+    described = faasm("ls", "lsuser", "hello").stdout.decode()
+    assert "lsuser/hello (wasm)" in described and "sha256" in described
+
+    r = faasm("rm", "lsuser", "hello", "--python")
+    assert (r.returncode, r.stdout) == (0, b"removed lsuser/hello (python)\n")
+    assert faasm("rm", "lsuser", "hello", "--python").returncode == 2
+    r = faasm("rm", "lsuser", "hello", "--json")
+    assert json.loads(r.stdout)["removed"] == ["wasm"]
+    r = faasm("rm", "lsuser", "hello")
+    assert r.returncode == 2 and b"not found" in r.stderr
+    assert faasm("invoke", "lsuser", "hello").returncode == 2
+    r = faasm("ls", "nobody-at-all")
+    assert r.returncode == 0 and r.stdout == b"" and b"has no functions" in r.stderr
+
+
+def test_state_ls_and_rm(faasm):
+    assert faasm("state", "put", "lsstate", "k1", "abc").returncode == 0
+    assert faasm("state", "put", "lsstate", "k2", "").returncode == 0
+    r = faasm("state", "ls", "lsstate")
+    assert r.stdout.decode().split("\n")[1].split() == ["k1", "3", "B"]
+    assert faasm("state", "rm", "lsstate", "k1").stdout == b"State deleted\n"
+    assert json.loads(faasm("state", "ls", "lsstate", "--json").stdout)["keys"] == \
+        [{"key": "k2", "size": 0}]
+    assert faasm("state", "rm", "lsstate", "k1").returncode == 2
+
+
+def test_file_ls_and_rm(faasm):
+    for path in ("lsfile/a.txt", "lsfile/d/b.txt"):
+        assert faasm("file", "put", path, "x").returncode == 0
+    r = faasm("file", "ls", "lsfile")
+    paths = [line.split()[0] for line in r.stdout.decode().splitlines()[1:]]
+    assert paths == ["lsfile/a.txt", "lsfile/d/b.txt"]
+    r = faasm("file", "rm", "lsfile/a.txt", "lsfile/missing")
+    assert r.returncode == 2 and b"lsfile/missing not found" in r.stderr
+    assert r.stdout == b"Shared file deleted: lsfile/a.txt\n"
+    listing = json.loads(faasm("file", "ls", "lsfile", "--json").stdout)
+    assert [f["path"] for f in listing["files"]] == ["lsfile/d/b.txt"]
 
 
 # -- flush, ping, default URLs ---------------------------------------------------
@@ -523,7 +588,7 @@ def test_up_starts_every_procfile_process(tmp_path, wasm_files):
             time.sleep(0.2)
         text = html.unescape(r.text)
         assert r.status_code == 200 and "faasm.call" in text
-        assert f"('demo/hello', id={call_id})" in text and "worker.1@" in text
+        assert f"('demo/hello', id={call_id})" in text and "worker@" in text
     assert "invoke API  http://" in (tmp_path / "up.log").read_text(errors="replace")
     with pytest.raises(OSError):  # Ctrl-C stopped every process
         wait_for_port(ports["INVOKE"], seconds=0.5)

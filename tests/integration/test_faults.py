@@ -68,10 +68,11 @@ def answered(request, seconds=15):
 
 def busy_pool_process(plat):
     master = psutil.Process(plat.procs["worker"].pid)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         for child in master.children(recursive=True):
-            if child.cpu_percent(interval=0.1) > 50:
+            # The spinning call's process; on a loaded machine it may get well under a core.
+            if child.cpu_percent(interval=0.2) > 20:
                 return child
     raise AssertionError("no pool process is running the call")
 

@@ -1,4 +1,4 @@
-"""SPEC's invoke API through real gunicorn, a real Celery worker and real Redis."""
+"""The invoke API through real gunicorn, a real Celery worker and real Redis."""
 
 import base64
 import json

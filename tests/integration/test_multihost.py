@@ -157,7 +157,7 @@ def wait(plat: Platform, call_id: int, seconds: float = 60) -> dict:
     deadline = time.monotonic() + seconds
     while True:
         report = requests.get(f"{plat.invoke_url}/status/{call_id}", timeout=10).json()
-        if report["status"] != "RUNNING" or time.monotonic() > deadline:
+        if report["status"] not in ("QUEUED", "RUNNING") or time.monotonic() > deadline:
             return report
         time.sleep(0.05)
 

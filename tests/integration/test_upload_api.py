@@ -1,4 +1,4 @@
-"""Every row of SPEC's upload table, and its bad inputs, through real gunicorn."""
+"""Every upload route, and its bad inputs, through real gunicorn."""
 
 import pytest
 import requests
@@ -124,3 +124,82 @@ def test_body_over_limit_is_413(url):
     assert r.status_code == 413 and "limit" in r.text
     assert requests.get(f"{url}/s/alice/huge").status_code == 404
     assert requests.put(f"{url}/s/alice/huge", data=b"x" * (8 * 1024 * 1024)).ok
+
+
+# -- inventory and removal -----------------------------------------------------
+
+def test_an_empty_python_source_is_400(url):
+    r = requests.put(f"{url}/p/inv/empty", data=b"")
+    assert r.status_code == 400 and r.text.startswith("Invalid Python: the body is empty")
+    assert r.text.count("\n") == 1
+
+
+def test_list_describe_and_remove_functions(url):
+    import hashlib
+
+    assert requests.put(f"{url}/f/inv/both", data=wat.ECHO).ok
+    assert requests.put(f"{url}/p/inv/both", data=b"print(1)\n").ok
+    assert requests.put(f"{url}/f/inv/echo", data=wat.HELLO).ok
+    listed = requests.get(f"{url}/functions/inv").json()
+    assert listed["user"] == "inv"
+    assert [(f["function"], f["kind"]) for f in listed["functions"]] == \
+        [("both", "wasm"), ("both", "python"), ("echo", "wasm")]
+    wasm = listed["functions"][0]
+    assert wasm["size"] == len(wat.ECHO)
+    assert wasm["sha256"] == hashlib.sha256(wat.ECHO).hexdigest()
+    assert wasm["uploaded"].startswith("20")
+    described = requests.get(f"{url}/functions/inv/both").json()
+    assert [k["kind"] for k in described["kinds"]] == ["wasm", "python"]
+
+    r = requests.delete(f"{url}/f/inv/both")
+    assert (r.status_code, r.text) == (200, "Function deleted\n")
+    assert requests.get(f"{url}/f/inv/both").status_code == 404
+    assert requests.get(f"{url}/p/inv/both").ok  # the other kind stays
+    assert requests.delete(f"{url}/p/inv/both").text == "Python function deleted\n"
+    r = requests.get(f"{url}/functions/inv/both")
+    assert r.status_code == 404 and r.text == "Function inv/both not found\n"
+    assert requests.delete(f"{url}/f/inv/both").status_code == 404
+    assert [f["function"] for f in requests.get(f"{url}/functions/inv").json()["functions"]] \
+        == ["echo"]
+    assert requests.get(f"{url}/functions/nobody-here").json()["functions"] == []
+    assert requests.get(f"{url}/functions/bad..name/x").status_code in (400, 404)
+
+
+def test_a_removed_function_cannot_be_invoked(url, platform):
+    assert requests.put(f"{url}/f/inv/gone", data=wat.HELLO).ok
+    body = {"user": "inv", "function": "gone"}
+    assert requests.post(platform.invoke_url, json=body, timeout=60).ok
+    assert requests.delete(f"{url}/f/inv/gone").ok
+    r = requests.post(platform.invoke_url, json=body, timeout=60)
+    assert r.status_code == 404 and "inv/gone not found" in r.text
+
+
+def test_list_and_remove_state_keys(url):
+    assert requests.put(f"{url}/s/invs/a", data=b"12345").ok
+    assert requests.put(f"{url}/s/invs/b", data=b"").ok
+    assert requests.put(f"{url}/s/invs2/a", data=b"other user").ok
+    keys = requests.get(f"{url}/state/invs").json()["keys"]
+    assert keys == [{"key": "a", "size": 5}, {"key": "b", "size": 0}]
+    assert requests.delete(f"{url}/s/invs/a").text == "State deleted\n"
+    assert requests.get(f"{url}/s/invs/a").status_code == 404
+    assert requests.delete(f"{url}/s/invs/a").status_code == 404
+    assert requests.get(f"{url}/state/invs").json()["keys"] == [{"key": "b", "size": 0}]
+    assert requests.get(f"{url}/s/invs2/a").content == b"other user"
+
+
+def test_list_and_remove_shared_files(url):
+    for path, data in (("invf/a.txt", b"a"), ("invf/sub/b.bin", b"bb"), ("invg/c", b"c")):
+        assert requests.put(f"{url}/file", data=data, headers={"FilePath": path}).ok
+    listed = requests.get(f"{url}/files", params={"prefix": "invf"}).json()
+    assert [(f["path"], f["size"]) for f in listed["files"]] == \
+        [("invf/a.txt", 1), ("invf/sub/b.bin", 2)]
+    assert listed["truncated"] is False
+    everything = {f["path"] for f in requests.get(f"{url}/files").json()["files"]}
+    assert {"invf/a.txt", "invg/c"} <= everything
+    r = requests.delete(f"{url}/file", headers={"FilePath": "invf/sub/b.bin"})
+    assert r.text == "Shared file deleted\n"
+    assert requests.get(f"{url}/file", headers={"FilePath": "invf/sub/b.bin"}).status_code == 404
+    assert requests.delete(f"{url}/file", headers={"FilePath": "invf/sub/b.bin"}
+                           ).status_code == 404
+    assert requests.delete(f"{url}/file", headers={"FilePath": "../x"}).status_code == 400
+    assert requests.get(f"{url}/files", params={"prefix": "../x"}).status_code == 400

@@ -7,7 +7,7 @@ from faasm.errors import BadRequest, CallFailed, CallTimedOut, LimitExceeded, No
 from faasm.functions import artifact_key, content_hash
 from faasm.runtime.engine import engine_key
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.settings import MiB, Settings
 from faasm.storage import open_storage
 from tests import wat
@@ -145,7 +145,7 @@ import sys, wasmtime
 from faasm.calls import Call
 from faasm.errors import CallFailed
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.settings import Settings
 from faasm.storage import open_storage
 from tests import wat
@@ -216,7 +216,7 @@ import logging, sys
 logging.basicConfig(level=logging.WARNING)
 from faasm.calls import Call
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.modules import upload_wasm
+from faasm.runtime.compile import upload_wasm
 from faasm.settings import Settings
 from faasm.storage import open_storage
 from tests import wat

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import redis
 
-from faasm.errors import BadRequest, CallTimedOut
+from faasm.errors import BadRequest, CallTimedOut, LimitExceeded, TooLarge
 from faasm.state import CallState, GlobalState
 
 
@@ -133,3 +133,54 @@ def test_unlock_without_lock_is_an_error(store):
 def test_users_are_namespaced(store):
     call_state(store).write("k", b"alice's")
     assert CallState(store, "bob", time.monotonic() + 5).read("k") == b""
+
+
+@pytest.fixture
+def small(redis_url):
+    """A store with budgets small enough to pass: values 100 B, users 250 B, copies 300 B."""
+    return GlobalState(redis.Redis.from_url(redis_url), f"test-{uuid.uuid4().hex[:8]}",
+                       max_value=100, user_limit=250, call_memory=300)
+
+
+def test_a_value_over_the_largest_is_refused_and_nothing_written(small):
+    with pytest.raises(TooLarge, match="100 byte state value limit"):
+        small.set("alice", "k", b"x" * 101)
+    with pytest.raises(TooLarge, match="FAASM_STATE_MAX_VALUE"):
+        small.set_ranges("alice", "k", [(100, b"x")])  # one byte at offset 100: 101 bytes
+    assert small.get_or_none("alice", "k") is None and small.usage("alice") == 0
+    small.set("alice", "k", b"x" * 100)
+    assert small.usage("alice") == 100
+
+
+def test_each_user_keeps_at_most_the_user_limit(small):
+    small.set("alice", "a", b"x" * 100)
+    small.set("alice", "b", b"x" * 100)
+    small.append("alice", "list", b"x" * 40)
+    with pytest.raises(TooLarge, match="FAASM_STATE_USER_LIMIT"):
+        small.set("alice", "c", b"x" * 20)
+    with pytest.raises(TooLarge, match="FAASM_STATE_USER_LIMIT"):
+        small.append("alice", "list", b"x" * 20)
+    small.set("bob", "a", b"y" * 100)  # another user's budget is their own
+    small.set("alice", "a", b"x" * 10)  # shrinking gives bytes back
+    small.set("alice", "c", b"x" * 90)
+    assert small.usage("alice") == 10 + 100 + 40 + 90
+    small.clear_appended("alice", "list")
+    assert small.delete("alice", "b") and not small.delete("alice", "b")
+    assert small.usage("alice") == 100 and small.usage("bob") == 100
+
+
+def test_a_calls_copies_count_against_its_memory(redis_url):
+    store = GlobalState(redis.Redis.from_url(redis_url), f"test-{uuid.uuid4().hex[:8]}",
+                        max_value=150, user_limit=1000, call_memory=300)
+    for key in ("a", "b", "c", "d"):
+        store.set("alice", key, b"x" * 100)
+    state = CallState(store, "alice", time.monotonic() + 5)
+    state.read("a"), state.read("b")
+    with pytest.raises(LimitExceeded, match="300 byte memory limit"):
+        state.write_offset("new", 101, 0, b"x")  # 200 held + 101
+    state.read("c")
+    assert state.held() == 300
+    with pytest.raises(LimitExceeded, match="FAASM_MEMORY_LIMIT"):
+        state.pull("d")  # fetched only if it fits: it does not cross the wire
+    state.pull("a")  # pulling again replaces its own copy: no more held
+    assert state.held() == 300

@@ -59,6 +59,25 @@ HOST_ABI = {
     "__faasm_get_py_user": (2, 0),
     "__faasm_get_py_func": (2, 0),
     "__faasm_chain_py": (3, 1),
+    "__faasm_get_py_entry": (2, 0),
+    "__faasm_push_state_partial_mask": (2, 0),
+    "__faasm_backtrace": (1, 0),
+    "__faasm_host_interface_test": (1, 0),
+    "__faasm_migrate_point": (2, 0),
+    "__faasm_sm_array": (3, 0),
+    "__faasm_sm_raw": (2, 0),
+    "__faasm_sm_reduce": (4, 0),
+    "__faasm_sm_var": (2, 0),
+    "__faasm_sm_critical_local": (0, 0),
+    "__faasm_sm_critical_local_end": (0, 0),
+    "__faasm_s3_get_num_buckets": (0, 1),
+    "__faasm_s3_list_buckets": (2, 0),
+    "__faasm_s3_get_num_keys": (1, 1),
+    "__faasm_s3_get_num_keys_with_prefix": (2, 1),
+    "__faasm_s3_list_keys": (3, 0),
+    "__faasm_s3_list_keys_with_prefix": (4, 0),
+    "__faasm_s3_add_key_bytes": (5, 1),
+    "__faasm_s3_get_key_bytes": (5, 1),
 }
 
 #: Each example and the host calls it should import, no more, no fewer.
@@ -95,6 +114,7 @@ TWO_ENTRIES = {"chain_index.c", "chain_output.c", "fanout.c"}
 #: A C source using every call of the API, so every import is declared right.
 ALL_CALLS_C = textwrap.dedent("""\
     #include <faasm/faasm.h>
+    #include <faasm/shared_mem.h>
 
     FAASM_FUNC(other, 1) { return faasmGetCurrentIdx(); }
 
@@ -142,10 +162,35 @@ ALL_CALLS_C = textwrap.dedent("""\
         faasmLockStateWrite(k);
         faasmUnlockStateWrite(k);
 
+        faasmPushStatePartialMask(k, "mask");
+
         char* user = faasmGetPythonUser();
         char* func = faasmGetPythonFunc();
+        char* entry = faasmGetPythonEntry();
         free(user);
         free(func);
+        free(entry);
+
+        faasmBacktrace(1);
+        __faasm_host_interface_test(0);
+        __faasm_migrate_point(0, 0);
+        FAASM_REDUCE(len, FAASM_TYPE_INT, FAASM_OP_SUM)
+        FAASM_CRITICAL_LOCAL(len++)
+        __faasm_sm_var(&len, FAASM_TYPE_INT);
+        __faasm_sm_raw(&len, 4);
+        __faasm_sm_array(&len, FAASM_TYPE_INT, 1);
+
+        char* names[4];
+        int lens[4];
+        uint8_t* bytes = 0;
+        int n_bytes = 0;
+        len += __faasm_s3_get_num_buckets() + __faasm_s3_get_num_keys("b")
+               + __faasm_s3_get_num_keys_with_prefix("b", "p");
+        __faasm_s3_list_buckets(names, lens);
+        __faasm_s3_list_keys("b", names, lens);
+        __faasm_s3_list_keys_with_prefix("b", "p", names, lens);
+        len += __faasm_s3_add_key_bytes("b", "k", buf, 4, true)
+               + __faasm_s3_get_key_bytes("b", "k", &bytes, &n_bytes, false);
         return (int)(id + len + out[0]);
     }
     """)
@@ -322,3 +367,42 @@ def custom_sections(wasm: bytes) -> list[str]:
             names.append(wasm[name_at:name_at + name_len].decode())
         at = body + size
     return names
+
+
+POSIX_C = textwrap.dedent("""\
+    #include <faasm/faasm.h>
+    #include <signal.h>
+    #include <stdio.h>
+    #include <string.h>
+    #include <sys/mman.h>
+    #include <time.h>
+    #include <unistd.h>
+
+    int main(void)
+    {
+        char* region = mmap(NULL, 200000, PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (region == MAP_FAILED) {
+            return 1;
+        }
+        strcpy(region, "mapped");
+        signal(SIGINT, SIG_IGN);
+        printf("%s %d %d\\n", region, getpid() > 0, clock() >= 0);
+        faasmSetOutput(region, 6);
+        return munmap(region, 200000);
+    }
+    """)
+
+
+def test_wasi_emulations_let_posix_code_build_and_run(tmp_path, capfd):
+    """mmap/munmap, signal, clock and getpid compile, as with Faasm's toolchain."""
+    source = tmp_path / "posix.c"
+    source.write_text(POSIX_C)
+    assert run_with_io(build([source], tmp_path / "posix.wasm"), "_start") == (None,
+                                                                                [b"mapped"])
+    assert capfd.readouterr().out == "mapped 1 1\n"
+
+
+def test_builds_export_the_allocator(built):
+    exports = {e.name for e in load(built["hello.c"]).exports}
+    assert {"malloc", "free"} <= exports

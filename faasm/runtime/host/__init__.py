@@ -80,6 +80,8 @@ class CallContext:
         self.error: Exception | None = None
         #: The guest's stdout and stderr captures (set by the executor).
         self.stdout = self.stderr = None
+        #: The module is of an older Faasm generation (LoadedModule.older_generation).
+        self.older_generation = False
 
     @property
     def state(self):
@@ -201,4 +203,5 @@ def pop() -> None:
 
 
 # Register the built-in host functions.
-from faasm.runtime.host import chain, io, state, stdio  # noqa: E402,F401
+from faasm.runtime.host import (chain, debug, io, s3, shared_mem, state,  # noqa: E402,F401
+                                stdio)

@@ -52,11 +52,28 @@ def await_call(ctx, call_id):
 
 @host_function("__faasm_await_call_output", "i32 i32 i32", "i32")
 def await_call_output(ctx, call_id, out_ptr_ptr, out_len_ptr):
+    """Both of Faasm's forms have the wasm type (i32, i32, i32) -> i32; a module of
+    the older generation (see LoadedModule.older_generation) gets the older one."""
+    if ctx.older_generation:
+        return _await_call_output_buffer(ctx, call_id, out_ptr_ptr, out_len_ptr)
+    what = "__faasm_await_call_output"
+    ctx.check(out_ptr_ptr, 4, what)
+    ctx.check(out_len_ptr, 4, what)
     outcome = _await(ctx, call_id)
     output = outcome.result.output if outcome.ok else outcome.reason.encode()
     ptr = ctx.place(output, "__faasm_await_call_output")
     ctx.write(out_ptr_ptr, ptr.to_bytes(4, "little"), "__faasm_await_call_output")
     ctx.write(out_len_ptr, len(output).to_bytes(4, "little"), "__faasm_await_call_output")
+    return 0 if outcome.ok else 1
+
+
+def _await_call_output_buffer(ctx, call_id, buf, buf_len):
+    """The older form ``(call_id, buf, buf_len)``: copy up to ``buf_len`` bytes of the
+    output into ``buf``; 0 on success, 1 on failure."""
+    ctx.check(buf, buf_len, "__faasm_await_call_output")
+    outcome = _await(ctx, call_id)
+    output = outcome.result.output if outcome.ok else outcome.reason.encode()
+    ctx.write(buf, output[: buf_len & 0xFFFFFFFF], "__faasm_await_call_output")
     return 0 if outcome.ok else 1
 
 

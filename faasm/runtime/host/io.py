@@ -43,3 +43,13 @@ def get_py_user(ctx: CallContext, buf: int, buf_len: int) -> None:
 @host_function("__faasm_get_py_func", "i32 i32")
 def get_py_func(ctx: CallContext, buf: int, buf_len: int) -> None:
     _write_string(ctx, buf, buf_len, ctx.call.function, "__faasm_get_py_func")
+
+
+#: The entry a Python call starts at unless it was chained to another.
+PY_DEFAULT_ENTRY = "faasm_main"
+
+
+@host_function("__faasm_get_py_entry", "i32 i32")
+def get_py_entry(ctx: CallContext, buf: int, buf_len: int) -> None:
+    entry = getattr(ctx.call, "entry", None) or PY_DEFAULT_ENTRY
+    _write_string(ctx, buf, buf_len, entry, "__faasm_get_py_entry")

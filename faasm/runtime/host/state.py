@@ -112,6 +112,39 @@ def push_state_partial(ctx, key_ptr):
     ctx.state.push_partial(key)
 
 
+def _mask_ranges(mask: bytes) -> list[tuple[int, int]]:
+    """The [start, end) runs of non-zero bytes in ``mask``."""
+    ranges, start = [], None
+    for i, byte in enumerate(mask):
+        if byte and start is None:
+            start = i
+        elif not byte and start is not None:
+            ranges.append((start, i))
+            start = None
+    if start is not None:
+        ranges.append((start, len(mask)))
+    return ranges
+
+
+@host_function("__faasm_push_state_partial_mask", "i32 i32")
+def push_state_partial_mask(ctx, key_ptr, mask_key_ptr):
+    """Push the bytes of the key's local copy whose byte in the mask value (the
+    local copy of ``mask_key``) is non-zero, as Faasm does; the mask replaces
+    the dirty flags, which are cleared."""
+    what = "__faasm_push_state_partial_mask"
+    key = _key(ctx, key_ptr, what)
+    mask_key = _key(ctx, mask_key_ptr, what)
+    _sync_in(ctx, key)
+    _sync_in(ctx, mask_key)
+    local = ctx.state.value(key)
+    mask = bytes(ctx.state.value(mask_key).data[:len(local.data)])
+    ranges = _mask_ranges(mask)
+    if ranges:
+        ctx.state.store.set_ranges(ctx.state.user, key,
+                                   [(s, bytes(local.data[s:e])) for s, e in ranges])
+    local.dirty.clear()
+
+
 @host_function("__faasm_pull_state", "i32 i32")
 def pull_state(ctx, key_ptr, total_len):
     key = _key(ctx, key_ptr, "__faasm_pull_state")

@@ -159,7 +159,14 @@ class PythonRuntime:
             finally:
                 session.close()
             finished = time.perf_counter()
-            self._check(call, done, door, limits)
+            try:
+                self._check(call, done, door, limits)
+            except CallFailed as exc:
+                # What the call printed (and its traceback) go to its logs.
+                failure = door.failure
+                trace = failure.traceback.encode() if failure and failure.traceback else b""
+                exc.stdout, exc.stderr = done.stdout[:limits.stdout], done.stderr + trace
+                raise
             mount.commit()  # remote storage: write back the files the call changed
         finally:
             mount.close()
@@ -171,7 +178,8 @@ class PythonRuntime:
         if "stdout" in done.truncated:
             stdout = stdout[:limits.stdout] + TRUNCATED % limits.stdout
         return CallResult(output=output, stdout=stdout,
-                          timings={"load": loaded_at - started, "run": finished - loaded_at})
+                          timings={"load": loaded_at - started, "run": finished - loaded_at},
+                          stderr=done.stderr[:limits.stdout])
 
     def _grants(self, shared) -> list[Grant]:
         return [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]

@@ -24,6 +24,7 @@
 #ifndef FAASM_CORE_H
 #define FAASM_CORE_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +63,14 @@
     int name(void) { return _faasm_func_##idx(); }                          \
     FAASM_ENTRY_(idx)
 
+/*
+ * A zygote: run once before the function's first call on a worker; every
+ * call then starts from the memory it left (its globals, its heap). The
+ * body follows and returns 0 (non-zero fails the calls).
+ */
+#define FAASM_ZYGOTE()                                                      \
+    FAASM_EXTERN_C FAASM_EXPORT_AS("_faasm_zygote") int _faasm_zygote(void)
+
 /* Index 0, `faasmMain`, which main() runs too; the body follows. */
 #define FAASM_MAIN_FUNC()                                                   \
     FAASM_ENTRY_(0);                                                        \
@@ -78,7 +87,7 @@ extern "C" {
 #endif
 
 /* A function of this module that a call can enter (see FAASM_FUNC). */
-typedef int (*FaasmFuncPtr)(void);
+typedef int (*FaasmFuncPtr)();
 typedef FaasmFuncPtr _FaasmFuncPtr; /* older Faasm name */
 
 /* ---------------------------------------------------------------------
@@ -98,11 +107,22 @@ static inline void faasmGetInput(uint8_t* buf, long buf_len)
     __faasm_read_input(buf, buf_len);
 }
 
-/* Sets this call's output (replacing any earlier output). */
-static inline void faasmSetOutput(const uint8_t* buf, long len)
+/*
+ * Sets this call's output (replacing any earlier output). Faasm's newest
+ * libfaasm takes const char*, older ones const uint8_t*: C++ gets both
+ * overloads (below), C takes any byte pointer.
+ */
+#ifdef __cplusplus
+static inline void faasmSetOutput(const char* buf, long len)
 {
     __faasm_write_output(buf, len);
 }
+#else
+static inline void faasmSetOutput(const void* buf, long len)
+{
+    __faasm_write_output((const char*)buf, len);
+}
+#endif
 
 /* The index this call entered at (0 = main). */
 static inline int faasmGetCurrentIdx(void)
@@ -175,12 +195,20 @@ static inline unsigned int faasmAwaitCall(unsigned int call_id)
  * Waits for a chained call and points *out at a copy of its output
  * (*out_len bytes) in this module's memory, valid until this call ends.
  * Returns 0 if the call succeeded, non-zero if it failed.
+ *
+ * Faasm's libfaasm takes (char**, int*); this SDK's first form took
+ * (uint8_t**, long*). On wasm32 both are a pointer to a 4-byte pointer and a
+ * pointer to a 4-byte integer: C++ gets an overload for each pairing (below),
+ * C takes either.
  */
+#ifndef __cplusplus
 static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
-                                                uint8_t** out, long* out_len)
+                                                void* out, void* out_len)
 {
-    return (unsigned int)__faasm_await_call_output(call_id, out, out_len);
+    return (unsigned int)__faasm_await_call_output(call_id, (char**)out,
+                                                   (int*)out_len);
 }
+#endif
 
 /*
  * Faasm's earlier form: waits and copies up to buf_len bytes of the output
@@ -190,8 +218,8 @@ static inline unsigned int faasmAwaitCallOutputBuffer(unsigned int call_id,
                                                       uint8_t* buf,
                                                       long buf_len)
 {
-    uint8_t* out = NULL;
-    long out_len = 0;
+    char* out = NULL;
+    int out_len = 0;
     int result = __faasm_await_call_output(call_id, &out, &out_len);
     if (out != NULL && buf_len > 0) {
         memcpy(buf, out, (size_t)(out_len < buf_len ? out_len : buf_len));
@@ -306,6 +334,14 @@ static inline void faasmPushStatePartial(const char* key)
     __faasm_push_state_partial(key);
 }
 
+/* Writes the bytes of the local copy whose byte in the value at mask_key
+ * (the same size) is non-zero. */
+static inline void faasmPushStatePartialMask(const char* key,
+                                             const char* mask_key)
+{
+    __faasm_push_state_partial_mask(key, mask_key);
+}
+
 /* Refreshes the local copy from the global value. */
 static inline void faasmPullState(const char* key, long total_len)
 {
@@ -388,6 +424,16 @@ static inline char* faasmGetPythonFunc(void)
     return buf;
 }
 
+/* The entry function of the Python call ("faasm_main" unless chained). */
+static inline char* faasmGetPythonEntry(void)
+{
+    char* buf = (char*)calloc(FAASM_PY_NAME_MAX + 1, 1);
+    if (buf != NULL) {
+        __faasm_get_py_entry((uint8_t*)buf, FAASM_PY_NAME_MAX);
+    }
+    return buf;
+}
+
 /* Chains the Python function `name` of the same user. */
 static inline unsigned int faasmChainPy(const char* name, const uint8_t* input,
                                         long len)
@@ -395,18 +441,50 @@ static inline unsigned int faasmChainPy(const char* name, const uint8_t* input,
     return __faasm_chain_py(name, input, len);
 }
 
+/* ---------------------------------------------------------------------
+ * Debugging
+ * ------------------------------------------------------------------- */
+
+/* Writes a backtrace of the calling code to this call's stderr. */
+static inline void faasmBacktrace(const int depth)
+{
+    __faasm_backtrace(depth);
+}
+
 #ifdef __cplusplus
 }
 
-/* Faasm's later form took char** and int*; accept it from C++ code too. */
+static inline void faasmSetOutput(const uint8_t* buf, long len)
+{
+    __faasm_write_output(reinterpret_cast<const char*>(buf), len);
+}
+
 static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
                                                 char** out, int* out_len)
 {
-    long len = 0;
-    unsigned int result =
-        faasmAwaitCallOutput(call_id, reinterpret_cast<uint8_t**>(out), &len);
-    *out_len = static_cast<int>(len);
-    return result;
+    return static_cast<unsigned int>(
+        __faasm_await_call_output(call_id, out, out_len));
+}
+
+static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
+                                                uint8_t** out, long* out_len)
+{
+    return static_cast<unsigned int>(__faasm_await_call_output(
+        call_id, reinterpret_cast<char**>(out), reinterpret_cast<int*>(out_len)));
+}
+
+static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
+                                                char** out, long* out_len)
+{
+    return static_cast<unsigned int>(__faasm_await_call_output(
+        call_id, out, reinterpret_cast<int*>(out_len)));
+}
+
+static inline unsigned int faasmAwaitCallOutput(unsigned int call_id,
+                                                uint8_t** out, int* out_len)
+{
+    return static_cast<unsigned int>(__faasm_await_call_output(
+        call_id, reinterpret_cast<char**>(out), out_len));
 }
 #endif
 
