@@ -176,7 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
                          "status, duration, worker and output size (GET /status/{id}/graph).",
              epilog="examples:\n  faasm graph 7\n  faasm graph 7 --json")
     p.add_argument("call_id", type=_call_id, help="the call's ID")
-    p.add_argument("--json", action="store_true", help="the JSON of GET /status/{id}/graph")
 
     p = _add(sub, "status", commands.cmd_status, "a call's status by call ID",
              description="Print a call's status: RUNNING, SUCCESS: <output> or FAILED: "

@@ -149,6 +149,13 @@ def _batch(args, client: api.Client, data: bytes) -> int:
         failed = [r for r in reports if not r.ok]
         line.finish(f"batch {app_id}: {total - len(failed)} of {total} calls succeeded "
                     f"in {line.elapsed:.1f} s")
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps({"app": app_id, "calls": [
+            {"id": r.id, "status": r.status, "output": r.output.decode("utf-8", "replace"),
+             "error": r.error, "worker": r.worker} for r in reports]}, indent=2))
+        return FAILED if failed else OK
     _write(b"".join(r.output + b"\n" for r in reports), args.output)
     for report in failed:
         _stderr(f"call {report.id}: FAILED: {report.error}")

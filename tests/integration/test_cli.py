@@ -383,6 +383,9 @@ def test_invoke_a_batch_of_n_calls_in_one_request(faasm, uploaded):
     assert (r.returncode, r.stdout) == (0, b"out:b\n" * 5), r.stderr
     assert re.fullmatch(r"batch \d+: 5 of 5 calls succeeded in \d+\.\d s",
                         r.stderr.decode().splitlines()[-1])
+    listing = json.loads(faasm("invoke", "cli", "hello", "--batch", "2", "--json").stdout)
+    assert [c["output"] for c in listing["calls"]] == ["out:", "out:"]
+    assert all(c["status"] == "SUCCESS" and c["id"] > 0 for c in listing["calls"])
     r = faasm("invoke", "cli", "hello", "--batch", "3", "--async")
     assert r.returncode == 0 and re.fullmatch(rb"\d+\n", r.stdout)
 
