@@ -25,9 +25,8 @@ import falcon
 
 from api.common import plain, read_body
 from faasm.errors import BadRequest, Forbidden, NotFound
-from faasm.storage import check_key, check_prefix
+from faasm.storage import SHARED_PREFIX, check_key, check_prefix
 
-WRITABLE_PREFIX = "shared/"
 
 
 def _param(req: falcon.Request, name: str) -> str:
@@ -61,7 +60,7 @@ class StorageBlob:
     def on_put(self, req, resp) -> None:
         key = self._writable(req)
         # Through the shared files, as PUT /file: the same quota holds.
-        self.deps.files.put(key[len(WRITABLE_PREFIX):],
+        self.deps.files.put(key[len(SHARED_PREFIX):],
                             read_body(req, self.deps.settings.max_upload_bytes))
         plain(resp, "Stored\n")
 
@@ -72,8 +71,8 @@ class StorageBlob:
     @staticmethod
     def _writable(req) -> str:
         key = check_key(_param(req, "key"))
-        if not key.startswith(WRITABLE_PREFIX):
-            raise Forbidden(f"Forbidden: only {WRITABLE_PREFIX} keys are writable")
+        if not key.startswith(SHARED_PREFIX):
+            raise Forbidden(f"Forbidden: only {SHARED_PREFIX} keys are writable")
         return key
 
 

@@ -27,11 +27,11 @@ from datetime import datetime
 from pathlib import Path
 
 from deploy.processes import Platform, private_redis
+from workers.app import ASYNC_QUEUE, SYNC_QUEUE
 from tests import wat
 
 SIZES = (1, 2, 4)
 BATCH, ROUNDS = 1000, 5
-QUEUE = "faasm-async"
 
 
 def _answers(url: str) -> bool:
@@ -57,11 +57,11 @@ class Drain:
         self.records = records
 
     def _paused(self, fill) -> list:
-        self.app.control.cancel_consumer(QUEUE, reply=True, timeout=2)
+        self.app.control.cancel_consumer(ASYNC_QUEUE, reply=True, timeout=2)
         try:
             results = fill()
         finally:
-            self.app.control.add_consumer(QUEUE, reply=True, timeout=2)
+            self.app.control.add_consumer(ASYNC_QUEUE, reply=True, timeout=2)
         return results
 
     def calls(self, n: int) -> float:
@@ -75,7 +75,7 @@ class Drain:
         from workers.app import PING_TASK
 
         return self._rate(self._paused(
-            lambda: [self.app.send_task(PING_TASK, queue=QUEUE) for _ in range(n)]))
+            lambda: [self.app.send_task(PING_TASK, queue=ASYNC_QUEUE) for _ in range(n)]))
 
     def _rate(self, results: list) -> float:
         """Tasks per second between the first and the last result stored.
@@ -157,7 +157,7 @@ def _purge(url: str) -> None:
     import kombu
 
     with kombu.Connection(url) as conn:
-        for name in ("faasm-sync", "faasm-async"):
+        for name in (SYNC_QUEUE, ASYNC_QUEUE):
             kombu.Queue(name, channel=conn.default_channel).purge()
 
 

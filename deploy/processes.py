@@ -18,9 +18,9 @@ from pathlib import Path
 import redis
 
 from deploy.redis import server_binary
-from faasm.settings import get_settings
+from faasm.settings import PROJECT_ROOT, get_settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = PROJECT_ROOT
 BIN = Path(sys.executable).parent
 
 
@@ -150,7 +150,7 @@ class Platform:
 
     def start_worker(self, name: str = "worker", *extra: str) -> subprocess.Popen:
         return self.spawn(name, [str(BIN / "celery"), "-A", "workers.tasks", "worker", "-E",
-                                  "-Q", "faasm-sync,faasm-async", "-n", f"{name}@%h",
+                                  "-n", f"{name}@%h",
                                   "--without-mingle", "--without-gossip",
                                   "--loglevel=INFO", *extra], **self.reader_env)
 

@@ -44,8 +44,7 @@ def cmd_doctor(args) -> int:
         workers = health.get("workers") or []
         add("workers", bool(workers),
             ", ".join(f"{w['name']} (x{w.get('concurrency')})" for w in workers) or "none alive",
-            "" if workers else "start one: `make run` does, or `celery -A workers.tasks worker "
-                               "-Q faasm-sync,faasm-async`")
+            "" if workers else "start one: `make run` does, or `celery -A workers.tasks worker`")
         for queue, q in (health.get("queues") or {}).items():
             add(f"queue {queue}", bool(q.get("consumers")),
                 f"{q.get('depth')} waiting, {q.get('consumers')} consuming worker(s)",

@@ -120,7 +120,7 @@ _STATUS_ERRORS = {cls.status: cls for cls in (BadRequest, Unauthorized, Forbidde
 def error_for(response: requests.Response) -> ClientError:
     """The typed error for a failed answer, with the server's one-line reason."""
     text = response.content.decode("utf-8", "replace").strip()
-    reason = text.splitlines()[0] if text else response.reason or f"HTTP {response.status_code}"
+    reason = errors.first_line(text, response.reason or f"HTTP {response.status_code}")
     if response.status_code == 500 and reason.startswith("FAILED: "):
         return CallFailed(reason[len("FAILED: "):], 500, response.url)
     cls = _STATUS_ERRORS.get(response.status_code)

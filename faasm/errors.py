@@ -8,6 +8,16 @@ is logged with a traceback.
 """
 
 
+def first_line(text: object, default: str = "") -> str:
+    """The first line of ``text`` (an error, a message), stripped; ``default`` if empty.
+
+    Errors are answered in one line: a library's multi-line message (wasmtime's
+    backtraces, Redis's) is cut to its first.
+    """
+    lines = str(text).strip().splitlines()
+    return lines[0].strip() if lines else default
+
+
 class FaasmError(Exception):
     """Root of every expected error; ``str(err)`` is the one-line reason."""
 

@@ -10,10 +10,9 @@ from typing import Self
 
 from faasm.errors import LimitExceeded, NotFound, TooLarge
 from faasm.names import shared_path
-from faasm.storage import Storage
+from faasm.storage import SHARED_PREFIX, Storage
 from faasm.storage.mirror import FileStat, Mirror, process_dir
 
-SHARED_PREFIX = "shared/"
 
 
 def shared_key(path: str) -> str:

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from faasm.errors import BadRequest, NotFound, TooLarge
 from faasm.names import check_name
 from faasm.settings import MAX_PYTHON_BYTES, PYTHON_PARSE_MEMORY, PYTHON_PARSE_TIMEOUT
-from faasm.storage import Storage
+from faasm.storage import ARTIFACTS_PREFIX, FUNCTIONS_PREFIX, Storage
 
 WASM_MAGIC = b"\x00asm"
 
 
 def _function_dir(user: str, function: str) -> str:
-    return f"functions/{check_name(user, 'user')}/{check_name(function, 'function')}"
+    return f"{FUNCTIONS_PREFIX}{check_name(user, 'user')}/{check_name(function, 'function')}"
 
 
 def wasm_key(user: str, function: str) -> str:
@@ -39,7 +39,7 @@ def python_key(user: str, function: str) -> str:
 
 
 def artifact_key(wasm_hash: str, engine_key: str) -> str:
-    return f"artifacts/{wasm_hash}-{engine_key}.cwasm"
+    return f"{ARTIFACTS_PREFIX}{wasm_hash}-{engine_key}.cwasm"
 
 
 def content_hash(data: bytes) -> str:

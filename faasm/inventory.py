@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from faasm.errors import NotFound
-from faasm.files import SHARED_PREFIX, shared_key
+from faasm.files import shared_key
 from faasm.functions import content_hash, python_key, wasm_key
 from faasm.names import check_name, shared_path
 from faasm.state import GlobalState
-from faasm.storage import Storage
+from faasm.storage import FUNCTIONS_PREFIX, SHARED_PREFIX, Storage
 
 #: Kinds of function and the file each is stored as.
 KINDS = {"wasm": "function.wasm", "python": "function.py"}
@@ -49,7 +49,7 @@ class Inventory:
 
     def functions(self, user: str) -> list[dict]:
         """Every function of ``user``, wasm and Python, sorted by name (wasm first)."""
-        prefix = f"functions/{check_name(user, 'user')}/"
+        prefix = f"{FUNCTIONS_PREFIX}{check_name(user, 'user')}/"
         found = []
         for key in sorted(self.storage.list(prefix)):
             function, _, filename = key[len(prefix):].partition("/")

@@ -9,6 +9,7 @@ Every setting below is chosen on purpose; the README explains each.
 from __future__ import annotations
 
 import contextlib
+import logging
 import time
 
 import celery
@@ -21,8 +22,10 @@ from celery.states import READY_STATES
 from kombu import Queue
 
 from faasm.calls import Call, CallResult, CallStatus, b64encode
-from faasm.errors import CallFailed, FaasmError, Unavailable
+from faasm.errors import CallFailed, FaasmError, Unavailable, first_line
 from faasm.settings import Settings, get_settings
+
+log = logging.getLogger("faasm.workers")
 
 CALL_TASK = "faasm.call"
 #: A no-op task: a health check, and the floor the benchmarks compare calls with.
@@ -122,8 +125,8 @@ class CallQueue:
         if not self.registry.wait_for_consumer(queue, self.settings.worker_wait):
             raise Unavailable(
                 f"No worker consumes the {queue} queue, so the call would wait for nothing: "
-                "start one (`make run` does; or `celery -A workers.tasks worker -Q "
-                "faasm-sync,faasm-async`), and see GET /health")
+                "start one (`make run` does; or `celery -A workers.tasks worker`, which "
+                "consumes both queues), and see GET /health")
         self._consumed_at = time.monotonic()
 
     def submit(self, call: Call, sync: bool) -> AsyncResult:
@@ -144,9 +147,7 @@ class CallQueue:
                     argsrepr=f"({call.name!r}, id={call.id})",
                     kwargsrepr=f"{{input: {len(call.input)} bytes}}", **options)
         except Unavailable as exc:
-            with contextlib.suppress(Exception):
-                self.app.backend.mark_as_failure(str(call.id), CallFailed(
-                    f"Call could not be queued: {exc.reason}"))
+            self._record_failure([call], f"Call could not be queued: {exc.reason}")
             raise
 
     def submit_many(self, calls: list[Call]) -> None:
@@ -164,11 +165,18 @@ class CallQueue:
                         kwargsrepr=f"{{input: {len(call.input)} bytes}}",
                         queue=ASYNC_QUEUE, time_limit=limit + grace, producer=producer)
         except Unavailable as exc:
-            with contextlib.suppress(Exception):
-                for call in calls:
-                    self.app.backend.mark_as_failure(str(call.id), CallFailed(
-                        f"Call could not be queued: {exc.reason}"))
+            self._record_failure(calls, f"Call could not be queued: {exc.reason}")
             raise
+
+    def _record_failure(self, calls: list[Call], reason: str) -> None:
+        """Store ``reason`` as each call's result, so none stays RUNNING; the
+        result store may be out of reach too (then it is logged, with why)."""
+        for call in calls:
+            try:
+                self.app.backend.mark_as_failure(str(call.id), CallFailed(reason))
+            except Exception:
+                log.warning("could not record call %s as failed (%s)", call.id, reason,
+                            exc_info=True)
 
     def outcomes(self, call_ids: list[int]) -> list[tuple[CallStatus, CallResult | str,
                                                           str | None]]:
@@ -211,8 +219,7 @@ class CallQueue:
             # limit + 0.5 s), expired in the queue, or its message was lost with a broker
             # crash: record it as failed, so it is never RUNNING forever.
             reason = f"Call {call.id} did not finish within {waited:g} s"
-            with contextlib.suppress(Exception):
-                self.app.backend.mark_as_failure(str(call.id), CallFailed(reason))
+            self._record_failure([call], reason)
             raise CallFailed(reason)
         return self._outcome(call.id, result)[1]
 
@@ -338,8 +345,7 @@ def failure_reason(exc: object, state: str) -> str:
         if "expired" in str(exc):
             return "Call expired in the queue before a worker took it"
         return CANCELLED
-    text = str(exc).strip() or type(exc).__name__
-    return f"{type(exc).__name__}: {text.splitlines()[0]}"
+    return f"{type(exc).__name__}: {first_line(exc, type(exc).__name__)}"
 
 
 #: The process's Celery app, configured from the environment.

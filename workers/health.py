@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from faasm.errors import first_line
 from workers.app import ASYNC_QUEUE, SYNC_QUEUE
 
 QUEUES = (SYNC_QUEUE, ASYNC_QUEUE)
@@ -15,7 +16,7 @@ def _timed(check) -> dict:
     try:
         check()
     except Exception as exc:  # any failure is the answer here, not an error
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = first_line(exc, type(exc).__name__)
         return {"ok": False, "error": f"{type(exc).__name__}: {text}"[:300]}
     return {"ok": True, "ms": round((time.perf_counter() - started) * 1000, 1)}
 

@@ -1,6 +1,7 @@
 """The worker's tasks: thin adapters from Celery messages to the core runtime.
 
-Start a worker with ``celery -A workers.tasks worker -Q faasm-sync,faasm-async``.
+Start a worker with ``celery -A workers.tasks worker`` (it consumes both
+queues, the app's ``task_queues``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ import time
 import wasmtime
 
 from faasm.calls import Call, CallResult
-from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
+from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
 from faasm.runtime import host
 from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, Exports, call_entry,
@@ -206,8 +206,7 @@ class WasmRuntime:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    return first_line(exc, type(exc).__name__)
 
 
 def _trap_reason(trap: wasmtime.Trap) -> str:

@@ -9,11 +9,15 @@ the executor reports its reason rather than the trap's.
 
 from __future__ import annotations
 
+import logging
+
 import wasmtime
 
 from faasm.errors import CallFailed, FaasmError, HostCallError
 from faasm.runtime.capi import define_unchecked, new_trap
 from faasm.runtime.host import HOST_FUNCTIONS, WASI, HostFunction, current
+
+log = logging.getLogger("faasm.runtime.linking")
 
 _TYPES = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
 #: WASI calls that make links, refused in every linker (WASI's errno ``perm``):
@@ -39,6 +43,7 @@ def _callback(fn: HostFunction):
         except FaasmError as exc:
             ctx.error = HostCallError(f"{fn.name}: {exc.reason}")
         except Exception as exc:  # a bug of ours: fail the call, keep the worker
+            log.exception("host call %s of call %s failed", fn.name, ctx.call.id)
             ctx.error = HostCallError(f"{fn.name} failed: {type(exc).__name__}: {exc}")
         return new_trap(str(ctx.error))
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import wasmtime
 
-from faasm.errors import BadRequest, CallFailed, NotFound
+from faasm.errors import BadRequest, CallFailed, NotFound, first_line
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
 from faasm.runtime.wasmbin import TABLE_EXPORT
 from faasm.storage import Storage
@@ -34,8 +34,7 @@ def compile_module(engine: wasmtime.Engine, data: bytes) -> wasmtime.Module:
     try:
         return wasmtime.Module(engine, data)
     except wasmtime.WasmtimeError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "invalid module"
-        raise BadRequest(f"Invalid wasm: {first}") from None
+        raise BadRequest(f"Invalid wasm: {first_line(exc, 'invalid module')}") from None
 
 
 @dataclass
@@ -129,7 +128,7 @@ class ModuleCache:
         try:
             instance_pre = self.linkers(uses_files).instantiate_pre(module)
         except wasmtime.WasmtimeError as exc:
-            raise CallFailed(f"Cannot link function: {str(exc).splitlines()[0]}") from None
+            raise CallFailed(f"Cannot link function: {first_line(exc)}") from None
         exports = module.exports
         names = frozenset(e.name for e in exports)
         older = (("env", "__faasm_get_idx") in imports

@@ -10,8 +10,9 @@ interface; the backends, chosen by ``FAASM_STORAGE`` (:func:`open_storage`):
 - :mod:`faasm.storage.fileserver`: ``http://upload-host:8002``, Faasm's
   "fileserver" mode, where workers read through the upload API.
 
-Keys are relative POSIX paths; the layout of keys is owned by
-:mod:`faasm.functions` and :mod:`faasm.files`.
+Keys are relative POSIX paths under three prefixes, defined here once;
+the layout below each is owned by :mod:`faasm.functions` (functions,
+artifacts) and :mod:`faasm.files` (shared files).
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ from typing import BinaryIO
 
 from faasm.errors import BadRequest, NotFound
 
+
+#: Functions as uploaded: ``functions/<user>/<function>/function.wasm`` (or ``.py``).
+FUNCTIONS_PREFIX = "functions/"
+#: Precompiled machine code, signed: ``artifacts/<sha256>-<engine key>.cwasm``.
+ARTIFACTS_PREFIX = "artifacts/"
+#: Shared files (``faasm://<path>`` in a guest): the only keys clients and guests write.
+SHARED_PREFIX = "shared/"
 
 #: Longest component of a key, in UTF-8 bytes (what a filesystem allows).
 MAX_PART_BYTES = 255

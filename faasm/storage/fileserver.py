@@ -27,10 +27,10 @@ from pathlib import Path
 import requests
 
 from faasm.errors import BadRequest, NotFound, Unavailable, error_for_status
+from faasm.storage import SHARED_PREFIX
 from faasm.storage.remote import RemoteStorage
 
 #: Keys workers may write or delete through the upload API.
-WRITABLE_PREFIX = "shared/"
 #: (connect, read) timeouts of every request, seconds.
 TIMEOUTS = (5, 120)
 
@@ -89,13 +89,13 @@ class FileserverStorage(RemoteStorage):
         return response.headers["ETag"].strip('"')
 
     def _put(self, key: str, data: bytes) -> None:
-        if not key.startswith(WRITABLE_PREFIX):
+        if not key.startswith(SHARED_PREFIX):
             raise BadRequest(f"Cannot write {key} through the fileserver: only shared "
                              "files are writable there (upload functions to the upload API)")
         self._request("PUT", "blob", params={"key": key}, data=data)
 
     def _remove(self, key: str) -> None:
-        if not key.startswith(WRITABLE_PREFIX):
+        if not key.startswith(SHARED_PREFIX):
             raise BadRequest(f"Cannot delete {key} through the fileserver")
         self._request("DELETE", "blob", params={"key": key})
 

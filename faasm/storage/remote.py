@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from faasm.errors import NotFound
-from faasm.storage import Storage, check_key, check_prefix
+from faasm.storage import ARTIFACTS_PREFIX, Storage, check_key, check_prefix
 from faasm.storage.local import LocalStorage
 
 #: Key prefixes whose blobs never change once written.
-IMMUTABLE_PREFIXES = ("artifacts/",)
+IMMUTABLE_PREFIXES = (ARTIFACTS_PREFIX,)
 
 
 def is_immutable(key: str) -> bool:

@@ -123,7 +123,7 @@ def start_host(plat: Platform, hosts: Hosts, i: int, ns: str, redis_port: int) -
     """host<i>'s worker, seeing only the bridge: Redis and the upload API (storage)."""
     url = f"redis://{hosts.bridge_ip}:{redis_port}/0"
     plat.spawn(f"host{i}", ["ip", "netns", "exec", ns, CELERY, "-A", "workers.tasks", "worker",
-                            "-E", "-Q", "faasm-sync,faasm-async", "-n", f"worker@host{i}",
+                            "-E", "-n", f"worker@host{i}",
                             "-c", "2", "--without-mingle", "--without-gossip",
                             "--loglevel=INFO"],
                FAASM_REDIS_URL=url, FAASM_STORAGE=f"http://{hosts.bridge_ip}:{plat.upload_port}",
