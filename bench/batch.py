@@ -89,7 +89,9 @@ class Bench:
         keys = [backend.get_key_for_task(i) for i in ids]
         deadline = time.monotonic() + 300
         while True:
-            stored = [raw for raw in backend.client.mget(keys) if raw is not None]
+            # A worker records STARTED when it takes a call: wait for the ends.
+            stored = [raw for raw in backend.client.mget(keys) if raw is not None
+                      and json.loads(raw)["status"] in ("SUCCESS", "FAILURE", "REVOKED")]
             if len(stored) == len(keys):
                 ended = time.time()
                 break
