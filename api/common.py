@@ -54,6 +54,9 @@ class CORSMiddleware:
         resp.set_header("Access-Control-Allow-Methods", "GET, PUT, POST, DELETE, OPTIONS")
         # A wildcard does not cover Authorization (Fetch standard): it is named.
         resp.set_header("Access-Control-Allow-Headers", "Authorization, *")
+        # What the invoke API says beyond Faasm's bodies, readable by a browser's script.
+        resp.set_header("Access-Control-Expose-Headers", "X-Faasm-Call-Id, X-Faasm-Status, "
+                        "X-Faasm-Error, X-Faasm-Stdout, X-Faasm-Stdout-Length, X-Faasm-Flushed")
 
 
 def create_falcon_app(tokens: Tokens | None = None) -> falcon.App:

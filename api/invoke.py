@@ -1,4 +1,5 @@
-"""The invoke API (port 8080): ``POST /`` with Faasm's JSON, for calls, status, flush.
+"""The invoke API (port 8080): ``POST /`` with Faasm's JSON, for calls, status, flush,
+execution graphs, and faabric's planner messages (``api/planner.py``).
 
 Run it with ``gunicorn 'api.invoke:get_app()'``.
 """
@@ -18,11 +19,18 @@ from api.hints import add_wrong_port_hints
 from api.logs import add_logs_routes
 from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
-from api.planner import Planner
-from faasm import planner, redisdb
+from api.planner import Planner, exec_graph
+from faasm import graph, planner, redisdb
 from faasm.auth import Tokens
 from faasm.batches import Batches
-from faasm.calls import CallStatus, InvokeRequest, RequestKind, parse_call_id, parse_invoke
+from faasm.calls import (
+    CallStatus,
+    InvokeRequest,
+    RequestKind,
+    b64encode,
+    parse_call_id,
+    parse_invoke,
+)
 from faasm.errors import CallFailed
 from faasm.functions import Functions
 from faasm.records import CallRecords
@@ -31,6 +39,18 @@ from faasm.storage import open_storage
 
 #: An invoke request is JSON with the input inline; uploads have their own limit.
 MAX_REQUEST_BYTES_FLOOR = 1024 * 1024
+
+#: What this platform says beyond Faasm's bodies (docs/COMPATIBILITY.md): the call's
+#: ID, its status, its error, its captured stdout (base64, when it fits), how many
+#: workers a flush reached.
+HEADER_CALL_ID = "X-Faasm-Call-Id"
+HEADER_STATUS = "X-Faasm-Status"
+HEADER_ERROR = "X-Faasm-Error"
+HEADER_STDOUT = "X-Faasm-Stdout"
+HEADER_STDOUT_LENGTH = "X-Faasm-Stdout-Length"
+HEADER_FLUSHED = "X-Faasm-Flushed"
+#: Larger stdout is read from GET /status/{id} (proxies cap header sizes at 4-8 KiB).
+MAX_STDOUT_HEADER = 4096
 
 
 @dataclass
@@ -60,9 +80,14 @@ class Invoke:
         request = parse_invoke(body, settings.max_call_timeout)
         if request.kind is RequestKind.FLUSH:
             principal(req).require_admin("Flushing the workers")
-            plain(resp, f"Flushed {self.deps.queue.flush()} workers\n")
+            # Faasm answers a flush with an empty body; how many workers answered
+            # goes in a header (docs/COMPATIBILITY.md).
+            resp.set_header(HEADER_FLUSHED, str(self.deps.queue.flush()))
+            plain(resp, b"")
         elif request.kind is RequestKind.STATUS:
             self._status(req, resp, request.call_id)
+        elif request.kind is RequestKind.GRAPH:
+            plain(resp, graph.seed_json(exec_graph(self.deps, req, request.call_id)))
         else:
             self._call(req, resp, request)
 
@@ -70,20 +95,25 @@ class Invoke:
         record = self.deps.records.get(call_id)  # 404 never issued, 410 expired
         principal(req).require_user(record.get("user"), f"Call {call_id}")
         status, result = self.deps.queue.status(call_id)
+        resp.set_header(HEADER_STATUS, status.value)
         if status is CallStatus.SUCCESS:
-            plain(resp, b"SUCCESS: " + result.response_body())
+            plain(resp, b"SUCCESS: " + result.output)
         elif status is CallStatus.FAILED:
-            plain(resp, f"FAILED: {result}\n")
+            plain(resp, f"FAILED: {result}")  # a failed call's output is its error
         else:
             plain(resp, "RUNNING")
 
     def _call(self, req, resp, request: InvokeRequest) -> None:
         principal(req).require_user(request.user)
         python = self.deps.functions.resolve(request.user, request.function, request.python)
-        call = self.deps.records.issue(dict(
-            user=request.user, function=request.function, input=request.input,
-            python=python, timeout=request.timeout, cmdline=request.cmdline))
+        fields = dict(user=request.user, function=request.function, input=request.input,
+                      python=python, timeout=request.timeout, cmdline=request.cmdline)
+        if request.call_id:  # the client chose the ID, as Faasm allows
+            call = self.deps.records.issue_many([fields], [request.call_id], strict=True)[0]
+        else:
+            call = self.deps.records.issue(fields)
         sent = self.deps.queue.submit(call, sync=not request.is_async)
+        resp.set_header(HEADER_CALL_ID, str(call.id))
         if request.is_async:
             plain(resp, str(call.id))
             return
@@ -91,9 +121,18 @@ class Invoke:
             result = self.deps.queue.wait(call, sent,
                                           request.timeout or self.deps.settings.call_timeout)
         except CallFailed as exc:
-            plain(resp, f"FAILED: {exc.reason}\n", falcon.HTTP_500)
+            # Faasm answers a failed call as any other: 200, its output (the error)
+            # and a newline. The status header tells this platform's clients.
+            resp.set_header(HEADER_STATUS, CallStatus.FAILED.value)
+            resp.set_header(HEADER_ERROR, _header_safe(exc.reason))
+            plain(resp, exc.reason.encode("utf-8") + b"\n")
             return
-        plain(resp, result.response_body())
+        resp.set_header(HEADER_STATUS, CallStatus.SUCCESS.value)
+        resp.set_header(HEADER_STDOUT_LENGTH, str(len(result.stdout)))
+        encoded = b64encode(result.stdout)
+        if len(encoded) <= MAX_STDOUT_HEADER:
+            resp.set_header(HEADER_STDOUT, encoded)
+        plain(resp, result.output + b"\n")
 
 
 class CallReport:
@@ -130,6 +169,12 @@ class CallReport:
         resp.media = {"root": root, "calls": len(calls), "cancelled": stopped}
 
 
+def _header_safe(text: str) -> str:
+    """One line of ASCII: WSGI headers are latin-1, and a newline would end them."""
+    return text.replace("\r", " ").replace("\n", " ").encode(
+        "ascii", "backslashreplace").decode("ascii")[:1024]
+
+
 def _json_or_none(body: bytes) -> object:
     """The body as JSON when it is an object that may be a planner message, else None
     (parse_invoke then reads it, and answers its errors)."""
@@ -139,6 +184,19 @@ def _json_or_none(body: bytes) -> object:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+
+
+class CallGraph:
+    """``GET /status/{call_id}/graph``: the tree of calls this call chained, as JSON."""
+
+    auth = IN_RESPONDER
+
+    def __init__(self, deps: InvokeDeps):
+        self.deps = deps
+
+    def on_get(self, req, resp, call_id: str) -> None:
+        root = exec_graph(self.deps, req, parse_call_id(call_id))
+        resp.media = {"calls": root.count(), "root": root.to_json()}
 
 
 def _int(value: str | None) -> int | None:
@@ -155,6 +213,7 @@ def create_app(deps: InvokeDeps) -> falcon.App:
     app = create_falcon_app(deps.tokens if deps is not None else None)
     app.add_route("/", Invoke(deps))
     app.add_route("/status/{call_id}", CallReport(deps))
+    app.add_route("/status/{call_id}/graph", CallGraph(deps))
     app.add_route("/ping", Ping())
     app.add_route("/openapi.json", OpenAPIDocument(invoke_document()))
     add_health_routes(app, lambda: deps.queue)

@@ -201,7 +201,10 @@ def _storage_paths(tag: str) -> dict:
 _INVOKE_REQUEST = {
     "type": "object",
     "description": "Faasm's invoke request; unknown fields are ignored. Exactly one of: a "
-                   "call (user + function), a status poll (status + id), a flush.",
+                   "call (user + function; `id` chooses its call ID), a status poll "
+                   "(status + id), an execution graph (exec_graph + id), a flush "
+                   "(flush, or the seed's `type: 3`). A body with `http_type`/`type` "
+                   "and `payload`/`payloadJson` is a planner HttpMessage instead.",
     "properties": {
         "user": {"type": "string", "pattern": NAME_PATTERN},
         "function": {"type": "string", "pattern": NAME_PATTERN},
@@ -212,6 +215,8 @@ _INVOKE_REQUEST = {
         "timeout": {"type": "number", "exclusiveMinimum": 0,
                     "description": "wall-clock limit, seconds (capped by the platform)"},
         "status": {"type": "boolean", "description": "poll the call `id`"},
+        "exec_graph": {"type": "boolean",
+                       "description": "the execution graph of the call `id`"},
         "id": {"oneOf": [{"type": "integer", "minimum": 1},
                          {"type": "string", "pattern": r"^\d+$"}]},
         "python": {"type": "boolean", "description": "Faasm's form of a Python call"},
@@ -262,9 +267,13 @@ def _invoke_paths() -> dict:
     return {
         "/": {"post": _operation(
             "Call a function (sync or async), poll a call's status, or flush the workers",
-            {"200": _text("Sync call: the output bytes followed by captured stdout. Async "
-                          "call: the call ID. Status: `RUNNING`, `SUCCESS: <output>` or "
-                          "`FAILED: <reason>`. Flush: `Flushed N workers`."),
+            {"200": _text("As Faasm answers (docs/COMPATIBILITY.md). Sync call: the output "
+                          "and a newline (a failed call: its error and a newline, with "
+                          "header X-Faasm-Status: FAILED). Async call: the call ID. Status: "
+                          "`RUNNING`, `SUCCESS: <output>` or `FAILED: <error>`. Flush: empty "
+                          "(header X-Faasm-Flushed: N). exec_graph: the call's execution "
+                          "graph. A planner HttpMessage (faasmctl): faabric's planner "
+                          "answer."),
              **_errors("400", "404", "410", "413", "500", "503")}, tag,
             operationId="invoke",
             requestBody={"required": True, "content": {"application/json": {
@@ -285,6 +294,18 @@ def _invoke_paths() -> dict:
                         "root": {"type": "integer"}, "calls": {"type": "integer"},
                         "cancelled": {"type": "integer"}}}}}},
                  **_errors("400", "404", "410", "503")}, tag, operationId="cancelCall",
+                parameters=[_CALL_ID])},
+        "/status/{call_id}/graph": {
+            "get": _operation(
+                "The call's execution graph: the tree of calls it chained, each with its "
+                "function, status, worker, start and end times and output size",
+                {"200": {"description": "{calls: N, root: node}; a node has id, user, "
+                                        "function, python, status, worker, submitted, "
+                                        "start, end, duration, output_bytes, error, "
+                                        "children", "content": {"application/json": {
+                    "schema": {"type": "object", "properties": {
+                        "calls": {"type": "integer"}, "root": {"type": "object"}}}}}},
+                 **_errors("400", "404", "410", "503")}, tag, operationId="getCallGraph",
                 parameters=[_CALL_ID])},
     }
 

@@ -79,7 +79,7 @@ class Planner:
         outcomes = self.deps.queue.outcomes([c["id"] for c in calls])
         results = []
         for call, (status, outcome, done) in zip(calls, outcomes, strict=True):
-            if status is CallStatus.RUNNING:
+            if status in (CallStatus.QUEUED, CallStatus.RUNNING):
                 continue
             results.append(message_result(call, app_id, status, outcome, done))
         finished = bool(calls) and len(results) == len(calls)

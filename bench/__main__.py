@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, one after the other."""
 
-from bench import host, invoke, python, throughput
+from bench import batch, host, invoke, python, throughput
 
 if __name__ == "__main__":
     invoke.main()
@@ -10,3 +10,5 @@ if __name__ == "__main__":
     python.main()
     print()
     throughput.main()
+    print()
+    batch.main()

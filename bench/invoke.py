@@ -60,7 +60,7 @@ def main() -> None:
 
             def invoke():
                 r = session.post(platform.invoke_url, json=body)
-                assert r.status_code == 200, r.text
+                assert r.headers.get("X-Faasm-Status") == "SUCCESS", r.text
 
             def floor():
                 r = session.post(f"http://127.0.0.1:{floor_port}/", json=body)

@@ -36,7 +36,7 @@ def main() -> None:
                 def once():
                     r = session.post(platform.invoke_url, json={
                         "user": "bench", "function": function, "input_data": "ping"})
-                    assert r.status_code == 200 and r.content == b"ping", r.text
+                    assert r.status_code == 200 and r.content == b"ping\n", r.text
                 return once
 
             python, wasm = [], []

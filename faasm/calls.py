@@ -134,7 +134,7 @@ class CallResult:
                    started=msg.get("started", 0.0), finished=msg.get("finished", 0.0))
 
     def response_body(self) -> bytes:
-        """Faasm's sync response: the output bytes followed by captured stdout."""
+        """The output followed by captured stdout (what `faasm invoke` prints)."""
         return self.output + self.stdout
 
 
@@ -167,6 +167,7 @@ class RequestKind(str, Enum):
     CALL = "call"
     STATUS = "status"
     FLUSH = "flush"
+    GRAPH = "exec_graph"
 
 
 @dataclass
@@ -180,8 +181,16 @@ class InvokeRequest:
     is_async: bool = False
     python: bool | None = None  # None: decide by what is uploaded
     timeout: float | None = None
+    #: The call polled (status, exec_graph), or the ID a call's client chose (0: none).
     call_id: int = 0
     cmdline: str = ""
+
+
+#: A call ID a client chooses fits faabric's int32 message id (and the host
+#: interface's 32-bit call IDs).
+MAX_CHOSEN_ID = 2**31 - 1
+#: The seed's Message ``type`` that asks for a flush (faabric's MessageType FLUSH).
+SEED_FLUSH_TYPE = 3
 
 
 def _flag(body: dict, key: str) -> bool:
@@ -232,10 +241,13 @@ def parse_invoke(body: bytes, max_timeout: float) -> InvokeRequest:
     if not isinstance(data, dict):
         raise BadRequest("Invalid request: expected a JSON object")
 
-    if _flag(data, "flush"):
+    if _flag(data, "flush") or (data.get("type") == SEED_FLUSH_TYPE
+                                and not isinstance(data.get("type"), bool)):
         return InvokeRequest(RequestKind.FLUSH)
     if _flag(data, "status"):
         return InvokeRequest(RequestKind.STATUS, call_id=parse_call_id(data.get("id")))
+    if _flag(data, "exec_graph"):
+        return InvokeRequest(RequestKind.GRAPH, call_id=parse_call_id(data.get("id")))
 
     python = _flag(data, "python") or None
     user, function = data.get("user"), data.get("function")
@@ -257,10 +269,14 @@ def parse_invoke(body: bytes, max_timeout: float) -> InvokeRequest:
         if not isinstance(text, str):
             raise BadRequest("Invalid input_data: expected a string")
         payload = text.encode("utf-8", "surrogatepass")
+    chosen = data.get("id")
+    chosen = 0 if chosen in (None, 0, "", "0") else parse_call_id(chosen)
+    if chosen > MAX_CHOSEN_ID:
+        raise BadRequest(f"Invalid id: a call ID a client chooses is at most {MAX_CHOSEN_ID}")
     return InvokeRequest(RequestKind.CALL, user=user, function=function, input=payload,
                          is_async=_flag(data, "async"), python=python,
                          timeout=parse_timeout(data.get("timeout"), max_timeout),
-                         cmdline=parse_cmdline(data.get("cmdline")))
+                         cmdline=parse_cmdline(data.get("cmdline")), call_id=chosen)
 
 
 #: Longest ``cmdline`` accepted, characters.

@@ -36,7 +36,9 @@ examples:
   faasm upload demo hello hello.wasm
   faasm invoke demo hello --input hi
   faasm invoke demo hello --async --poll     # live status, then the output
+  faasm invoke demo hello --batch 100        # 100 calls in one request
   faasm status 7 --json
+  faasm graph 7                              # the calls call 7 chained, as a tree
 """
 
 
@@ -160,7 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --poll: give up waiting after this long (the call goes on)")
     p.add_argument("--python", action="store_true",
                    help="call the Python function of this name (Faasm's python form)")
+    many = p.add_mutually_exclusive_group()
+    many.add_argument("--batch", type=_count, metavar="N",
+                      help="N calls with the same input, in one request (a planner "
+                           "EXECUTE_BATCH); prints each output on its own line, in order")
+    many.add_argument("--inputs", metavar="PATH",
+                      help="a batch: one call per line of this file ('-' for stdin), "
+                           "in one request")
     _output(p, "output")
+
+    p = _add(sub, "graph", commands.cmd_graph, "draw a call's execution graph",
+             description="Draw the tree of calls a call chained: each call's function, "
+                         "status, duration, worker and output size (GET /status/{id}/graph).",
+             epilog="examples:\n  faasm graph 7\n  faasm graph 7 --json")
+    p.add_argument("call_id", type=_call_id, help="the call's ID")
 
     p = _add(sub, "status", commands.cmd_status, "a call's status by call ID",
              description="Print a call's status: RUNNING, SUCCESS: <output> or FAILED: "
@@ -329,6 +344,12 @@ def _seconds(text: str) -> float:
     if not value > 0:
         raise argparse.ArgumentTypeError("must be a positive number of seconds")
     return value
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of calls: {text!r}")
+    return int(text)
 
 
 def _call_id(text: str) -> int:

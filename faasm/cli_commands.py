@@ -158,13 +158,53 @@ def _poll(args, client: api.Client, call_id: int) -> int:
     return OK
 
 
+def _batch(args, client: api.Client, data: bytes) -> int:
+    """``invoke --batch N`` / ``--inputs FILE``: one request, then each output in order."""
+    if args.inputs is not None:
+        source = _source(args.inputs, "inputs file")
+        text = source.read_bytes() if isinstance(source, Path) else source
+        inputs = text.splitlines()
+        if not inputs:
+            raise UsageError(f"{args.inputs} has no lines: nothing to call")
+    else:
+        inputs = [data] * args.batch
+    app_id = client.invoke_batch(args.user, args.function, inputs, python=args.python)
+    if args.is_async and not args.poll:
+        print(app_id)
+        return OK
+    total = len(inputs)
+    with StatusLine(f"batch {app_id}: 0/{total} calls ended", enabled=not args.quiet) as line:
+        reports = client.wait_batch(app_id, timeout=args.wait_timeout, on_poll=lambda ended,
+                                    _: line.update(f"batch {app_id}: {ended}/{total} calls "
+                                                   "ended"))
+        failed = [r for r in reports if not r.ok]
+        line.finish(f"batch {app_id}: {total - len(failed)} of {total} calls succeeded "
+                    f"in {line.elapsed:.1f} s")
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps({"app": app_id, "calls": [
+            {"id": r.id, "status": r.status, "output": r.output.decode("utf-8", "replace"),
+             "error": r.error, "worker": r.worker} for r in reports]}, indent=2))
+        return FAILED if failed else OK
+    _write(b"".join(r.output + b"\n" for r in reports), args.output)
+    for report in failed:
+        _stderr(f"call {report.id}: FAILED: {report.error}")
+    return FAILED if failed else OK
+
+
 def cmd_invoke(args) -> int:
     client = _client(args)
+    if args.inputs is not None and args.input_file is not None:
+        raise UsageError("--inputs is the batch's inputs: give --input-file or --inputs, "
+                         "not both")
     if args.input_file is not None:
         source = _source(args.input_file, "input file")
         data = source.read_bytes() if isinstance(source, Path) else source
     else:
         data = (args.input or "").encode("utf-8")
+    if args.batch or args.inputs is not None:
+        return _batch(args, client, data)
     call = {"python": args.python, "timeout": args.timeout}
     if args.is_async or args.poll:
         call_id = client.invoke_async(args.user, args.function, data, **call)
@@ -188,6 +228,37 @@ def cmd_status(args) -> int:
     text = client.status(args.call_id)
     _write(text, None)
     return FAILED if text.startswith(b"FAILED") else OK
+
+
+def cmd_graph(args) -> int:
+    answer = _client(args).graph(args.call_id)
+    if args.json:
+        import json
+
+        print(json.dumps(answer, indent=2))
+        return OK
+    for line in draw_graph(answer["root"]):
+        print(line)
+    return OK
+
+
+def draw_graph(node: dict, prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
+    """The tree of calls as text lines, one call per line, children indented."""
+    from faasm.progress import human_bytes
+
+    took = f"{node['duration'] * 1000:.1f} ms" if node.get("duration") is not None else "-"
+    kind = " (python)" if node.get("python") else ""
+    where = f" on {node['worker']}" if node.get("worker") else ""
+    text = (f"call {node['id']} {node['user']}/{node['function']}{kind} {node['status']} "
+            f"{took}{where}, {human_bytes(node.get('output_bytes') or 0)} out")
+    if node.get("error"):
+        text += f": {node['error']}"
+    lines = [text if top else f"{prefix}{'└─ ' if last else '├─ '}{text}"]
+    below = prefix if top else prefix + ("   " if last else "│  ")
+    children = node.get("children") or []
+    for i, child in enumerate(children):
+        lines += draw_graph(child, below, i == len(children) - 1, top=False)
+    return lines
 
 
 def cmd_cancel(args) -> int:

@@ -5,6 +5,9 @@
     client = Client()                        # 127.0.0.1 and the configured ports
     client.upload("demo", "hello", Path("hello.wasm"))
     client.invoke("demo", "hello", "hi")     # -> b"..." (output, then stdout)
+    client.call("demo", "hello", "hi")       # -> CallReport: output, stdout apart
+    app = client.invoke_batch("demo", "hello", [b"a", b"b"])   # one request, N calls
+    client.wait_batch(app)                   # -> [CallReport, ...] in input order
     call_id = client.invoke_async("demo", "hello")
     client.wait(call_id).output              # polls GET /status/{id} with backoff
 
@@ -45,6 +48,10 @@ UPLOAD_READ_TIMEOUT = 300.0
 POLL_FIRST, POLL_FACTOR, POLL_MAX = 0.05, 1.5, 1.0
 CHUNK = 64 * 1024
 _DEFAULT = object()  # "the client's read timeout", as None means "no read timeout"
+#: Headers in which the platform says more than Faasm's bodies (docs/COMPATIBILITY.md).
+HEADER_CALL_ID, HEADER_STATUS = "X-Faasm-Call-Id", "X-Faasm-Status"
+HEADER_STDOUT, HEADER_STDOUT_LENGTH = "X-Faasm-Stdout", "X-Faasm-Stdout-Length"
+HEADER_FLUSHED = "X-Faasm-Flushed"
 
 
 class ClientError(errors.FaasmError):
@@ -178,6 +185,17 @@ class CallReport:
                    timings=data.get("timings") or {}, worker=data.get("worker"),
                    user=data.get("user"), function=data.get("function"),
                    submitted=data.get("submitted"), finished=data.get("finished"))
+
+
+def _batch_report(result: dict) -> CallReport:
+    """A planner message result as a CallReport (faabric's returnValue: 0 or not)."""
+    failed = bool(result.get("returnValue"))
+    output = (result.get("output_data") or "").encode("utf-8")
+    return CallReport(id=int(result.get("id") or 0), status="FAILED" if failed else "SUCCESS",
+                      output=b"" if failed else output,
+                      error=output.decode("utf-8") if failed else None,
+                      worker=result.get("executedHost"), user=result.get("user"),
+                      function=result.get("function"))
 
 
 def default_urls() -> tuple[str, str]:
@@ -388,8 +406,36 @@ class Client:
     def invoke(self, user: str, function: str, input: bytes | str = b"", *,
                python: bool = False, timeout: float | None = None) -> bytes:
         """Call and wait: the output followed by captured stdout. CallFailed if it fails."""
+        report = self.call(user, function, input, python=python, timeout=timeout)
+        return report.output + report.stdout
+
+    def call(self, user: str, function: str, input: bytes | str = b"", *,
+             python: bool = False, timeout: float | None = None) -> CallReport:
+        """Call and wait: the call's report (output, stdout); CallFailed if it fails.
+
+        Faasm's answer is the output and a newline, whatever happened; this
+        platform adds the call's ID, status, error and stdout in headers
+        (docs/COMPATIBILITY.md), and a stdout too big for its header is read
+        from ``GET /status/{id}``.
+        """
         body = self.call_body(user, function, input, python=python, timeout=timeout)
-        return self._invoke(body, timeout=None).content  # the platform bounds the wait
+        response = self._invoke(body, timeout=None)  # the platform bounds the wait
+        output = response.content
+        if output.endswith(b"\n"):
+            output = output[:-1]  # Faasm's endpoint appends one newline
+        call_id = response.headers.get(HEADER_CALL_ID)
+        call_id = int(call_id) if call_id and call_id.isdigit() else 0
+        status = response.headers.get(HEADER_STATUS, "SUCCESS")
+        if status == "FAILED":
+            raise CallFailed(output.decode("utf-8", "replace"), response.status_code,
+                             response.url, call_id or None)
+        report = CallReport(id=call_id, status="SUCCESS", output=output)
+        length = int(response.headers.get(HEADER_STDOUT_LENGTH) or 0)
+        if HEADER_STDOUT in response.headers:
+            report.stdout = base64.b64decode(response.headers[HEADER_STDOUT])
+        elif length and call_id:
+            report.stdout = self.call_status(call_id).stdout
+        return report
 
     def invoke_async(self, user: str, function: str, input: bytes | str = b"", *,
                      python: bool = False, timeout: float | None = None) -> int:
@@ -440,10 +486,76 @@ class Client:
             time.sleep(interval)
             interval = min(interval * POLL_FACTOR, POLL_MAX)
 
+    # -- batches (the planner API's EXECUTE_BATCH) and execution graphs ---
+
+    def invoke_batch(self, user: str, function: str, inputs: list[bytes | str], *,
+                     python: bool = False) -> int:
+        """Start one call per input in one request; the batch's app id.
+
+        Sent as faabric's planner EXECUTE_BATCH (docs/COMPATIBILITY.md): the
+        platform issues and queues every call in one go.
+        """
+        if python:
+            sent_user, sent_function = "python", "py_func"
+        else:
+            sent_user, sent_function = user, function
+        messages = []
+        for data in inputs:
+            data = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+            message = {"user": sent_user, "function": sent_function,
+                       "input_data": base64.b64encode(data).decode("ascii")}
+            if python:
+                message.update(python=True, py_user=user, py_func=function)
+            messages.append(message)
+        request = {"user": sent_user, "function": sent_function, "messages": messages}
+        answer = self._planner("EXECUTE_BATCH", request)
+        return int(answer["appId"])
+
+    def batch_status(self, app_id: int) -> dict:
+        """EXECUTE_BATCH_STATUS as the platform answers it (faabric's JSON, parsed)."""
+        return self._planner("EXECUTE_BATCH_STATUS", {"appId": app_id})
+
+    def wait_batch(self, app_id: int, timeout: float | None = None,
+                   on_poll: Callable[[int, float], None] | None = None
+                   ) -> list[CallReport]:
+        """Poll until every call of the batch ended; one report per call, in order.
+
+        Failed calls are reports with status FAILED (nothing is raised for them);
+        ``on_poll(ended, elapsed)`` sees the progress. Outputs are text
+        (faabric's ``output_data`` is a string); a call's exact bytes are at
+        :meth:`call_status`.
+        """
+        started = time.monotonic()
+        interval = POLL_FIRST
+        while True:
+            status = self.batch_status(app_id)
+            results = status.get("messageResults") or []
+            elapsed = time.monotonic() - started
+            if on_poll is not None:
+                on_poll(len(results), elapsed)
+            if status.get("finished"):
+                return [_batch_report(result) for result in results]
+            if timeout is not None and elapsed + interval > timeout:
+                raise WaitTimeout(f"batch {app_id}: {len(results)} calls ended after "
+                                  f"{elapsed:.1f} s", None, self.invoke_url)
+            time.sleep(interval)
+            interval = min(interval * POLL_FACTOR, POLL_MAX)
+
+    def graph(self, call_id: int) -> dict:
+        """``GET /status/{id}/graph``: {calls, root} where root is the tree of calls."""
+        return self._request("GET", f"{self.invoke_url}/status/{call_id}/graph").json()
+
+    def _planner(self, kind: str, payload: dict) -> dict:
+        import json
+
+        body = json.dumps({"http_type": kind, "payload": json.dumps(payload)})
+        response = self._request("POST", self.invoke_url + "/", data=body)
+        return json.loads(response.text)
+
     def flush(self) -> int:
         """Drop every worker's cached modules and files; how many workers answered."""
-        text = self._invoke({"flush": True}).text
-        found = re.search(r"\d+", text)
+        response = self._invoke({"flush": True})
+        found = re.search(r"\d+", response.headers.get(HEADER_FLUSHED) or response.text)
         return int(found.group(0)) if found else 0
 
     def logs(self, call_id: int) -> dict:

@@ -246,7 +246,10 @@ def status_app_id(msg: PlannerMessage) -> int:
 def graph_call_id(msg: PlannerMessage) -> int:
     """GET_EXEC_GRAPH's call ID (its payload is a Message)."""
     data = payload_object(msg)
-    return _int32(_field(data, "id", default=0), "id")
+    call_id = _int32(_field(data, "id", default=0), "id")
+    if call_id <= 0:
+        raise BadRequest("Invalid id: expected a positive integer")
+    return call_id
 
 
 # -- answers -----------------------------------------------------------------

@@ -69,6 +69,7 @@ class CallRecords:
     #: record, in one round trip.
     _ISSUE = _GUARD + """
     local id = redis.call('INCR', KEYS[1])
+    while redis.call('EXISTS', ARGV[2] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
     """ + _IN_BLOCK + """
     local key = ARGV[2] .. id
     redis.call('HSET', key, unpack(ARGV, 4))
@@ -87,6 +88,7 @@ class CallRecords:
     redis.call('EXPIRE', KEYS[5], ARGV[3])
     if children > tonumber(ARGV[5]) then return -3 end
     local id = redis.call('INCR', KEYS[1])
+    while redis.call('EXISTS', ARGV[2] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
     """ + _IN_BLOCK.replace("then return -5 end",
                             "then redis.call('DECR', KEYS[5]) return -5 end") + """
     local key = ARGV[2] .. id
@@ -109,8 +111,9 @@ class CallRecords:
     """
 
     #: Issue many calls in one round trip, each under the ID its client chose when
-    #: that ID is free (no live record), else a fresh one; the counter is raised
-    #: past every chosen ID so it never issues one again. KEYS = counter, floor's
+    #: that ID is free (no live record), else a fresh one. The counter skips IDs
+    #: that have a record (a chosen one), here and in the two scripts above, so it
+    #: never issues a chosen ID while that call is kept. KEYS = counter, floor's
     #: run and ceiling; ARGV = floor on, record prefix, retention, number of
     #: calls, fields per call, strict, then per call: the chosen ID (0 = none)
     #: and its fields. Strict: a taken ID answers {-1}. With the floor on,
@@ -128,13 +131,11 @@ class CallRecords:
       local id
       if wanted > 0 and redis.call('EXISTS', ARGV[2] .. wanted) == 0 then
         id = wanted
-        if id > tonumber(redis.call('GET', KEYS[1]) or '0') then
-          redis.call('SET', KEYS[1], id)
-        end
       elseif wanted > 0 and strict then
         return {-1}
       else
         id = redis.call('INCR', KEYS[1])
+        while redis.call('EXISTS', ARGV[2] .. id) == 1 do id = redis.call('INCR', KEYS[1]) end
       end
       local key = ARGV[2] .. id
       redis.call('HSET', key, unpack(ARGV, base + 1, base + nf))

@@ -197,8 +197,8 @@ class CallQueue:
             raws = backend.mget(keys) if keys else []
         found = []
         for raw in raws:
-            if not raw:
-                found.append((CallStatus.RUNNING, "", None))
+            if not raw:  # no worker took it yet (a worker records STARTED)
+                found.append((CallStatus.QUEUED, "", None))
                 continue
             meta = backend.decode_result(raw)
             state = meta.get("status")

@@ -97,7 +97,8 @@ def subcommands() -> list[list[str]]:
 
 def test_every_subcommand_is_tested_here():
     """A new subcommand needs a test in this file: this lists the ones that have one."""
-    tested = {"up", "upload", "upload-py", "download", "invoke", "status", "state get",
+    tested = {"up", "upload", "upload-py", "download", "invoke", "status", "graph",
+              "state get",
               "state put", "file get", "file put", "flush", "ping", "build", "bench", "cancel",
               "ls", "rm", "state ls", "state rm", "file ls", "file rm",
               # In test_health.py, against a platform without, then with, a worker:
@@ -192,7 +193,8 @@ def test_invoke_async_prints_the_call_id_and_status_follows_it(faasm, uploaded):
     r = faasm("status", call_id, "--wait")
     assert (r.returncode, r.stdout) == (0, b"out:xhello from wasm\n")
     assert b"SUCCESS" in r.stderr
-    assert faasm("status", call_id).stdout == b"SUCCESS: out:xhello from wasm\n"
+    # Faasm's status text: the output alone (stdout is in --json).
+    assert faasm("status", call_id).stdout == b"SUCCESS: out:x"
     report = json.loads(faasm("status", call_id, "--json").stdout)
     assert report["id"] == int(call_id) and report["status"] == "SUCCESS"
     assert (report["output"], report["stdout"]) == ("out:x", "hello from wasm\n")
@@ -246,7 +248,7 @@ def test_a_failed_call_exits_1_with_the_reason(faasm, uploaded):
     r = faasm("status", call_id, "--wait")
     assert r.returncode == 1 and b"FAILED: Function exited with code 3" in r.stderr
     r = faasm("status", call_id)
-    assert (r.returncode, r.stdout) == (1, b"FAILED: Function exited with code 3\n")
+    assert (r.returncode, r.stdout) == (1, b"FAILED: Function exited with code 3")
     report = json.loads(faasm("status", call_id, "--json").stdout)
     assert report["status"] == "FAILED" and report["error"] == "Function exited with code 3"
 
@@ -482,6 +484,55 @@ def test_completion(line, expected):
 
 
 # -- flush, ping, default URLs ---------------------------------------------------
+
+# -- batches, graphs -------------------------------------------------------------
+
+def test_invoke_a_batch_of_n_calls_in_one_request(faasm, uploaded):
+    r = faasm("invoke", "cli", "hello", "--input", "b", "--batch", "5")
+    assert (r.returncode, r.stdout) == (0, b"out:b\n" * 5), r.stderr
+    assert re.fullmatch(r"batch \d+: 5 of 5 calls succeeded in \d+\.\d s",
+                        r.stderr.decode().splitlines()[-1])
+    listing = json.loads(faasm("invoke", "cli", "hello", "--batch", "2", "--json").stdout)
+    assert [c["output"] for c in listing["calls"]] == ["out:", "out:"]
+    assert all(c["status"] == "SUCCESS" and c["id"] > 0 for c in listing["calls"])
+    r = faasm("invoke", "cli", "hello", "--batch", "3", "--async")
+    assert r.returncode == 0 and re.fullmatch(rb"\d+\n", r.stdout)
+
+
+def test_invoke_a_batch_from_a_file_of_inputs(faasm, uploaded, tmp_path):
+    inputs = tmp_path / "inputs.txt"
+    inputs.write_text("one\ntwo\nthree\n")
+    r = faasm("invoke", "cli", "hello", "--inputs", str(inputs))
+    assert (r.returncode, r.stdout) == (0, b"out:one\nout:two\nout:three\n"), r.stderr
+    r = faasm("invoke", "cli", "exit3", "--inputs", "-", input=b"a\nb\n")
+    assert r.returncode == 1 and r.stdout == b"\n\n"
+    failures = [line for line in r.stderr.decode().splitlines() if "FAILED" in line]
+    assert len(failures) == 2 and all(line.endswith("FAILED: Function exited with code 3")
+                                      for line in failures)
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    assert faasm("invoke", "cli", "hello", "--inputs", str(empty)).returncode == 2
+
+
+def test_graph_draws_the_chain(faasm, urls, examples, tmp_path):
+    wasm = tmp_path / "chain.wasm"
+    wasm.write_bytes(examples["chain_recursive"])
+    assert faasm("upload", "cli", "chain", str(wasm)).returncode == 0
+    r = requests.post(urls[1], json={"user": "cli", "function": "chain", "input_data": "2"},
+                      timeout=60)
+    call_id = r.headers["X-Faasm-Call-Id"]
+    r = faasm("graph", call_id)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.decode().splitlines()
+    assert len(lines) == 3
+    assert re.fullmatch(rf"call {call_id} cli/chain SUCCESS \d+\.\d ms on \S+, \d+ B out",
+                        lines[0])
+    assert re.fullmatch(r"└─ call \d+ cli/chain SUCCESS .* out", lines[1])
+    assert re.fullmatch(r"   └─ call \d+ cli/chain SUCCESS .* out", lines[2])
+    answer = json.loads(faasm("graph", call_id, "--json").stdout)
+    assert answer["calls"] == 3 and answer["root"]["id"] == int(call_id)
+    assert faasm("graph", "999999999").returncode == 2
+
 
 def test_flush(faasm):
     r = faasm("flush")

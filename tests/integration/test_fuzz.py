@@ -71,6 +71,46 @@ def test_invoke_json_fuzz(platform, session):
     print(f"\ninvoke JSON fuzz: {len(seen)} inputs, statuses {sorted(set(seen))}")
 
 
+# Planner messages (faasmctl's API): every type but those that broadcast to the workers
+# (flushes, host lists: a second each), with payloads near a BatchExecuteRequest.
+planner_types = st.one_of(
+    st.sampled_from(["EXECUTE_BATCH", "EXECUTE_BATCH_STATUS", "GET_EXEC_GRAPH", "GET_CONFIG",
+                     "SET_POLICY", "NO_TYPE", "PRELOAD_SCHEDULING_DECISION", 10, 11, 7, 99,
+                     "10", "nope"]), json_values)
+planner_messages = st.fixed_dictionaries({
+    "user": st.sampled_from(["demo", "python", "", "../x"]) | json_values,
+    "function": st.sampled_from(["hello", "py_func", "nothing"]) | json_values},
+    optional={"appId": st.sampled_from([0, 5]) | json_values,
+              "id": st.integers(-5, 2**33) | json_values,
+              "input_data": st.text(max_size=12) | json_values, "python": json_values,
+              "py_user": names, "py_func": names})
+planner_payloads = st.fixed_dictionaries({}, optional={
+    "appId": st.sampled_from([0, 5]) | json_values, "id": json_values,
+    "user": st.just("demo") | json_values, "function": st.just("hello") | json_values,
+    "messages": st.lists(planner_messages, max_size=3) | json_values})
+planner_bodies = st.fixed_dictionaries(
+    {"http_type": planner_types},
+    optional={"payload": st.one_of(planner_payloads.map(json.dumps), st.text(max_size=30),
+                                   json_values)})
+
+
+def test_planner_json_fuzz(platform, session):
+    seen = []
+
+    @settings(max_examples=150, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(body=planner_bodies)
+    def check(body):
+        r = session.post(platform.invoke_url, data=json.dumps(body), timeout=30)
+        seen.append(r.status_code)
+        assert r.status_code in (200, 400, 403, 404, 410), (body, r.status_code, r.text)
+        assert r.status_code == 200 or r.text.count("\n") == 1, (body, r.text)
+
+    check()
+    alive(platform)
+    print(f"\nplanner JSON fuzz: {len(seen)} inputs, statuses {sorted(set(seen))}")
+
+
 def test_invoke_raw_bytes_fuzz(platform, session):
     seen = []
 

@@ -41,7 +41,7 @@ def test_the_platform_runs_on_sentinel_urls(sentinel_url, tmp_path):
         for _ in range(100):
             r = requests.post(plat.invoke_url, json={"user": "s", "function": "hello",
                                                      "input_data": "x"}, timeout=30)
-            if r.status_code == 200:
+            if r.headers.get("X-Faasm-Status") == "SUCCESS":
                 break
             time.sleep(0.1)
         assert r.status_code == 200 and r.content.startswith(b"out:x"), (

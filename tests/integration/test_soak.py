@@ -66,7 +66,7 @@ def test_soak(soak_platform):
         results = [f.result() for f in futures]
     elapsed = time.monotonic() - started
 
-    sync_ok = [r for r in results if r[0] % 2 == 0 and r[1] == 200 and r[2] == f"call-{r[0]}"]
+    sync_ok = [r for r in results if r[0] % 2 == 0 and r[1] == 200 and r[2] == f"call-{r[0]}\n"]
     async_ids = {int(text): i for i, status, text in results if i % 2 == 1 and status == 200}
     assert len(sync_ok) == len([r for r in results if r[0] % 2 == 0]), \
         [r for r in results if r[0] % 2 == 0 and r not in sync_ok][:5]

@@ -46,7 +46,7 @@ def answer(request, seconds=30):
 def call_works(plat, seconds=60) -> bool:
     r = answer(lambda: requests.post(plat.invoke_url, json={"user": "sup", "function": "hello"},
                                      timeout=30), seconds)
-    return r.status_code == 200
+    return r.status_code == 200 and r.headers.get("X-Faasm-Status") == "SUCCESS"
 
 
 def wait_restarted(plat, name, old_pid, seconds=30) -> int:

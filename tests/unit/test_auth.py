@@ -16,6 +16,7 @@ from api.auth import bearer_token
 from faasm import client as api
 from faasm import errors
 from faasm.auth import ADMIN, Principal, Tokens
+from faasm.batches import Batches
 from faasm.calls import CallResult, CallStatus
 from faasm.files import SharedFiles
 from faasm.functions import Functions
@@ -209,6 +210,12 @@ class FakeQueue:
     def flush(self):
         return 1
 
+    def submit_many(self, calls):
+        self.batched = calls
+
+    def outcomes(self, call_ids):
+        return [(CallStatus.SUCCESS, CallResult(output=b"ok"), None) for _ in call_ids]
+
 
 @pytest.fixture
 def apps(tokens, client, prefix, tmp_path):
@@ -222,7 +229,8 @@ def apps(tokens, client, prefix, tmp_path):
         state=GlobalState(client, prefix), tokens=tokens))
     inv = invoke.create_app(invoke.InvokeDeps(
         settings=settings, functions=functions,
-        records=CallRecords(client, prefix, 60), queue=FakeQueue(), tokens=tokens))
+        records=CallRecords(client, prefix, 60), queue=FakeQueue(), tokens=tokens,
+        batches=Batches(client, prefix, 60)))
     return falcon.testing.TestClient(up), falcon.testing.TestClient(inv)
 
 
@@ -265,7 +273,7 @@ def test_a_user_reaches_their_namespace_and_nobody_elses(apps, tokens):
         assert r.status_code == 403 and "may not act for user bob" in r.text, (path, r.text)
 
     assert inv.simulate_post("/", json={"user": "alice", "function": "hello"},
-                             headers=alice).text == "ok"
+                             headers=alice).text == "ok\n"
     for body in ({"user": "bob", "function": "hello"},
                  {"user": "bob", "function": "nosuch"},  # 403 before 404: nothing leaks
                  {"user": "python", "function": "py_func", "python": True,
@@ -276,7 +284,7 @@ def test_a_user_reaches_their_namespace_and_nobody_elses(apps, tokens):
         assert r.status_code == 403, (body, r.text)
     r = inv.simulate_post("/", json={"user": "python", "function": "py_func", "python": True,
                                      "py_user": "alice", "py_func": "hello"}, headers=alice)
-    assert r.text == "ok"
+    assert r.text == "ok\n"
 
 
 def test_status_of_a_call_only_for_its_user(apps, tokens):
@@ -301,8 +309,9 @@ def test_flush_and_internal_routes_are_the_admins(apps, tokens):
     r = up.simulate_get("/storage/list", params={"prefix": "shared/"}, headers=alice)
     assert r.status_code == 403
     admin = bearer(ADMIN_TOKEN)
-    assert inv.simulate_post("/", json={"flush": True}, headers=admin).text == \
-        "Flushed 1 workers\n"
+    flushed = inv.simulate_post("/", json={"flush": True}, headers=admin)
+    assert (flushed.status_code, flushed.text, flushed.headers["X-Faasm-Flushed"]) == \
+        (200, "", "1")
     assert up.simulate_get("/storage/list", params={"prefix": "shared/"},
                            headers=admin).status_code == 200
     assert up.simulate_put("/s/bob/k", body=b"v", headers=admin).status_code == 200
@@ -361,3 +370,36 @@ def test_client_without_a_token_sends_none():
     client.token = ""
     client.status_json(1)
     assert "Authorization" not in adapter.requests[0].headers
+
+
+def _planner(kind, payload=None):
+    import json
+
+    body = {"http_type": kind}
+    if payload is not None:
+        body["payload"] = json.dumps(payload)
+    return json.dumps(body)
+
+
+def test_planner_batches_and_flushes_keep_to_the_same_rules(apps, tokens):
+    import json
+
+    _, inv = apps
+    alice, bob = (bearer(tokens.issue(u)[1]) for u in ("alice", "bob"))
+    batch = {"appId": 4242, "user": "alice", "function": "hello",
+             "messages": [{"appId": 4242, "user": "alice", "function": "hello"}]}
+    assert inv.simulate_post("/", body=_planner("EXECUTE_BATCH", batch)).status_code == 401
+    r = inv.simulate_post("/", body=_planner("EXECUTE_BATCH", batch), headers=bob)
+    assert r.status_code == 403 and "may not act for user alice" in r.text
+    r = inv.simulate_post("/", body=_planner("EXECUTE_BATCH", batch), headers=alice)
+    assert (r.status_code, r.text) == (200, '{"appId":4242}')
+    status = _planner("EXECUTE_BATCH_STATUS", {"appId": 4242})
+    r = inv.simulate_post("/", body=status, headers=bob)
+    assert r.status_code == 403 and r.text == "App 4242 is not one of user bob's\n"
+    r = inv.simulate_post("/", body=status, headers=alice)
+    assert json.loads(r.text)["finished"] is True
+    for kind in ("RESET", "FLUSH_EXECUTORS", "FLUSH_AVAILABLE_HOSTS"):
+        r = inv.simulate_post("/", body=_planner(kind), headers=alice)
+        assert r.status_code == 403 and "needs the admin token" in r.text, kind
+        r = inv.simulate_post("/", body=_planner(kind), headers=bearer(ADMIN_TOKEN))
+        assert r.status_code == 200, kind

@@ -34,9 +34,10 @@ class FakeAdapter(requests.adapters.BaseAdapter):
         outcome = self.handler(request)
         if isinstance(outcome, Exception):
             raise outcome
-        status, content = outcome
+        status, content, *headers = outcome
         response = requests.Response()
         response.status_code = status
+        response.headers.update(headers[0] if headers else {})
         content = content.encode() if isinstance(content, str) else content
         response.raw = io.BytesIO(content)
         response.headers["Content-Length"] = str(len(content))
@@ -116,6 +117,8 @@ def test_python_calls_use_faasms_form_and_timeouts_pass_through():
 
 
 def test_invoke_async_status_and_flush_speak_faasms_json():
+    # A flush's body is empty (Faasm's); the count comes in a header, or, from an
+    # older platform, in the body.
     answers = {"async": "17", "status": "SUCCESS: out", "flush": "Flushed 3 workers\n"}
 
     def handler(request):
@@ -217,3 +220,97 @@ def test_default_urls_follow_the_settings(monkeypatch):
             "http://127.0.0.1:9002", "http://127.0.0.1:9080")
     finally:
         get_settings.cache_clear()
+
+
+def test_call_reads_faasms_body_and_the_platforms_headers():
+    stdout = base64.b64encode(b"printed\n").decode()
+    client, _ = make_client(lambda request: (200, b"out\n", {
+        "X-Faasm-Call-Id": "9", "X-Faasm-Status": "SUCCESS", "X-Faasm-Stdout": stdout,
+        "X-Faasm-Stdout-Length": "8"}))
+    report = client.call("demo", "hello")
+    assert (report.id, report.output, report.stdout) == (9, b"out", b"printed\n")
+    assert client.invoke("demo", "hello") == b"outprinted\n"
+
+
+def test_a_big_stdout_is_read_from_status():
+    def handler(request):
+        if request.method == "GET":
+            return 200, report("SUCCESS", output="out", stdout="x" * 10_000)
+        return 200, b"out\n", {"X-Faasm-Call-Id": "5", "X-Faasm-Status": "SUCCESS",
+                                "X-Faasm-Stdout-Length": "10000"}
+
+    client, adapter = make_client(handler)
+    assert client.call("demo", "hello").stdout == b"x" * 10_000
+    assert adapter.requests[-1].url == "http://in.test/status/5"
+
+
+def test_a_failed_call_is_200_with_a_header_and_raises_call_failed():
+    client, _ = make_client(lambda request: (200, b"Function exited with code 3\n", {
+        "X-Faasm-Call-Id": "4", "X-Faasm-Status": "FAILED"}))
+    with pytest.raises(api.CallFailed) as failed:
+        client.invoke("demo", "exit3")
+    assert (failed.value.reason, failed.value.call_id) == ("Function exited with code 3", 4)
+
+
+def test_a_plain_faasm_endpoint_answer_is_the_output():
+    client, _ = make_client(lambda request: (200, b"just output\n"))
+    assert client.invoke("demo", "hello") == b"just output"
+
+
+def test_flush_reads_the_header():
+    client, _ = make_client(lambda request: (200, b"", {"X-Faasm-Flushed": "2"}))
+    assert client.flush() == 2
+
+
+def test_batches_are_one_planner_request_then_polls(monkeypatch):
+    monkeypatch.setattr(api.time, "sleep", lambda s: None)
+    polls = iter([
+        {"appId": 77},
+        {"appId": 77, "messageResults": [{"id": 1, "output_data": "A"}]},
+        {"appId": 77, "finished": True, "messageResults": [
+            {"id": 1, "output_data": "A", "executedHost": "w"},
+            {"id": 2, "output_data": "boom", "returnValue": 1}]}])
+
+    def handler(request):
+        body = json.loads(request.body)
+        if body["http_type"] == "EXECUTE_BATCH":
+            return 200, '{"appId":77}'
+        assert json.loads(body["payload"]) == {"appId": 77}
+        return 200, json.dumps(next(polls))
+
+    client, adapter = make_client(handler)
+    assert client.invoke_batch("demo", "up", [b"a", "b", b"\xff"]) == 77
+    sent = json.loads(json.loads(adapter.bodies[0])["payload"])
+    assert (sent["user"], sent["function"], len(sent["messages"])) == ("demo", "up", 3)
+    assert [base64.b64decode(m["input_data"]) for m in sent["messages"]] == \
+        [b"a", b"b", b"\xff"]
+    seen = []
+    reports = client.wait_batch(77, on_poll=lambda ended, _: seen.append(ended))
+    assert seen == [0, 1, 2]
+    assert [(r.id, r.status, r.output, r.error) for r in reports] == [
+        (1, "SUCCESS", b"A", None), (2, "FAILED", b"", "boom")]
+
+
+def test_python_batches_use_faasms_form():
+    client, adapter = make_client(lambda request: (200, '{"appId":1}'))
+    client.invoke_batch("alice", "shout", ["x"], python=True)
+    sent = json.loads(json.loads(adapter.bodies[0])["payload"])
+    assert (sent["user"], sent["function"]) == ("python", "py_func")
+    assert {k: sent["messages"][0][k] for k in ("python", "py_user", "py_func")} == \
+        {"python": True, "py_user": "alice", "py_func": "shout"}
+
+
+def test_draw_graph():
+    from faasm.cli_commands import draw_graph
+
+    leaf = {"id": 3, "user": "u", "function": "f", "status": "FAILED", "duration": None,
+            "worker": None, "output_bytes": 4, "error": "boom", "children": []}
+    mid = {"id": 2, "user": "u", "function": "f", "status": "SUCCESS", "duration": 0.002,
+           "worker": "w", "output_bytes": 2048, "children": [leaf]}
+    root = {"id": 1, "user": "u", "function": "f", "python": True, "status": "SUCCESS",
+            "duration": 0.0105, "worker": "w", "output_bytes": 1, "children": [mid, leaf]}
+    assert draw_graph(root) == [
+        "call 1 u/f (python) SUCCESS 10.5 ms on w, 1 B out",
+        "├─ call 2 u/f SUCCESS 2.0 ms on w, 2.0 KiB out",
+        "│  └─ call 3 u/f FAILED - , 4 B out: boom".replace(" - ,", " -,"),
+        "└─ call 3 u/f FAILED -, 4 B out: boom"]
