@@ -113,5 +113,5 @@ def test_a_graceful_worker_restart_loses_no_sync_call(supervised):
     for t in threads:
         t.join()
     assert len(answers) >= 6, answers
-    assert all(a == (200, "slept") for a in answers), \
-        [a for a in answers if a != (200, "slept")][:3]
+    assert all(a == (200, "slept\n") for a in answers), \
+        [a for a in answers if a != (200, "slept\n")][:3]
