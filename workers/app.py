@@ -19,7 +19,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeout
 from celery.result import AsyncResult
 from celery.states import READY_STATES
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from faasm.calls import Call, CallResult, CallStatus, b64encode
 from faasm.errors import CallFailed, FaasmError, Unavailable, first_line
@@ -66,7 +66,10 @@ def create_celery(settings: Settings) -> celery.Celery:
         # and a prefetched call would wait behind a slow one.
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
-        task_queues=[Queue(SYNC_QUEUE), Queue(ASYNC_QUEUE)],
+        # Each queue on its own exchange and key: a bare Queue(name) would be bound
+        # to the default (async) exchange, and sync calls would wait behind async ones.
+        task_queues=[Queue(name, Exchange(name), routing_key=name)
+                     for name in (SYNC_QUEUE, ASYNC_QUEUE)],
         task_default_queue=ASYNC_QUEUE,
         result_expires=settings.result_retention,
         # Flower shows every call under its call ID.

@@ -101,3 +101,19 @@ def test_no_gunicorn_shares_a_control_socket(bare):
     for name in ("upload", "invoke"):
         log = bare.log(name)
         assert "Control socket" not in log and "Address already in use" not in log, log[-2000:]
+
+
+def test_each_queue_gets_its_own_calls(redis_url):
+    """A sync call waits in faasm-sync and an async one in faasm-async (a queue left
+    on the default exchange would put sync calls behind the async backlog)."""
+    import redis
+
+    from faasm.settings import Settings
+    from workers.app import ASYNC_QUEUE, PING_TASK, SYNC_QUEUE, create_celery
+
+    url = fresh_database(redis_url)
+    app = create_celery(Settings(redis_url=url))
+    for queue in (SYNC_QUEUE, SYNC_QUEUE, ASYNC_QUEUE):
+        app.send_task(PING_TASK, queue=queue)
+    db = redis.Redis.from_url(url)
+    assert (db.llen(SYNC_QUEUE), db.llen(ASYNC_QUEUE)) == (2, 1)
