@@ -234,7 +234,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     start_tracing("faasm-invoke", falcon=True)
     client = redisdb.connect(settings)
     return create_app(InvokeDeps(
-        settings=settings, functions=Functions(open_storage(settings.storage)),
+        settings=settings, functions=Functions(open_storage(settings.storage, settings)),
         records=CallRecords(client, settings.key_prefix, settings.result_retention,
                             floor=settings.call_id_floor),
         queue=CallQueue(celery_app, settings), tokens=tokens_for(settings, client),

@@ -156,7 +156,7 @@ def get_app(settings: Settings | None = None) -> falcon.App:
 
     settings = settings or get_settings()
     start_tracing("faasm-upload", falcon=True)
-    storage = open_storage(settings.storage)
+    storage = open_storage(settings.storage, settings)
     client = redisdb.connect(settings)
     return create_app(UploadDeps(
         settings=settings, functions=Functions(storage, PythonBudget.from_settings(settings)),

@@ -71,8 +71,7 @@ def precompile(data: bytes, epoch: bool | None, timeout: float, memory: int) -> 
     within ``timeout`` seconds and ``memory`` bytes of data."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
-    # No pool of reserved memory to map: the child compiles, never instantiates.
-    env = dict(os.environ, FAASM_INSTANCE_SLOTS="0", PYTHONPATH=path)
+    env = dict(os.environ, PYTHONPATH=path)
     args = [sys.executable, "-m", "faasm.runtime.compile", str(memory),
             {None: "default", True: "epoch", False: "kill"}[epoch]]
     try:
@@ -99,10 +98,11 @@ def _main(memory: int, mode: str) -> int:
     from faasm.runtime.engine import engine_key, get_engine
     from faasm.runtime.modules import compile_module
 
-    epoch = {"default": None, "epoch": True, "kill": False}[mode]
+    epoch = get_settings().timeout_mode == "epoch" if mode == "default" else mode == "epoch"
     data = sys.stdin.buffer.read()
     try:
-        module = compile_module(get_engine(epoch), data)
+        # No pool of reserved memory: the child compiles, never instantiates.
+        module = compile_module(get_engine(epoch, slots=0), data)
     except BadRequest as exc:
         print(json.dumps({"error": "invalid", "reason": str(exc)}), flush=True)
         return 1

@@ -12,13 +12,12 @@ from importlib.metadata import version
 import wasmtime
 
 from faasm.runtime.capi import POOL_SLOT_BYTES, use_instance_pool
-from faasm.settings import get_settings
 
 WASMTIME_VERSION = version("wasmtime")
 logger = logging.getLogger("faasm.runtime")
 
 _lock = threading.Lock()
-_engines: dict[bool, tuple[wasmtime.Engine, int]] = {}
+_engines: dict[tuple[bool, int], tuple[wasmtime.Engine, int]] = {}
 
 
 def engine_settings(epoch: bool) -> dict:
@@ -29,44 +28,37 @@ def engine_settings(epoch: bool) -> dict:
     return {"cranelift_opt_level": "speed", "epoch_interruption": epoch}
 
 
-def default_epoch() -> bool:
-    return get_settings().timeout_mode == "epoch"
-
-
-def engine_key(epoch: bool | None = None) -> str:
+def engine_key(epoch: bool) -> str:
     """Names artifacts: changes whenever wasmtime or the engine settings change."""
-    epoch = default_epoch() if epoch is None else epoch
     settings = sorted(engine_settings(epoch).items())
     return hashlib.sha256(repr((WASMTIME_VERSION, settings)).encode()).hexdigest()[:16]
 
 
-def pool_slots() -> int:
-    """FAASM_INSTANCE_SLOTS, or 0 (no pool) when the process's address space is
-    capped (``ulimit -v``) below twice what the pool would reserve: wasmtime
-    aborts the process if it cannot reserve the pool."""
-    slots = get_settings().instance_slots
+def pool_slots(wanted: int) -> int:
+    """``wanted`` (FAASM_INSTANCE_SLOTS), or 0 (no pool) when the process's address
+    space is capped (``ulimit -v``) below twice what the pool would reserve:
+    wasmtime aborts the process if it cannot reserve the pool."""
     limit = resource.getrlimit(resource.RLIMIT_AS)[0]
-    if slots and limit != resource.RLIM_INFINITY and 2 * slots * POOL_SLOT_BYTES > limit:
+    if wanted and limit != resource.RLIM_INFINITY and 2 * wanted * POOL_SLOT_BYTES > limit:
         logger.warning("Address space is capped at %d bytes: no wasm instance pool "
                        "(%d slots would reserve %d); every call maps fresh memory",
-                       limit, slots, slots * POOL_SLOT_BYTES)
+                       limit, wanted, wanted * POOL_SLOT_BYTES)
         return 0
-    return slots
+    return wanted
 
 
-def get_engine(epoch: bool | None = None) -> wasmtime.Engine:
-    """This process's engine, built on first use (and again after a fork)."""
-    epoch = default_epoch() if epoch is None else epoch
-    made = _engines.get(epoch)
+def get_engine(epoch: bool, slots: int = 0) -> wasmtime.Engine:
+    """This process's engine for ``epoch`` checks and a pool of ``slots`` instances
+    (0: no pool; see :func:`pool_slots`), built on first use and again after a fork."""
+    made = _engines.get((epoch, slots))
     if made is None or made[1] != os.getpid():
         with _lock:
-            made = _engines.get(epoch)
+            made = _engines.get((epoch, slots))
             if made is None or made[1] != os.getpid():
                 config = wasmtime.Config()
                 for name, value in engine_settings(epoch).items():
                     setattr(config, name, value)
-                slots = pool_slots()
                 if slots:  # how instances are allocated: machine code is the same
                     use_instance_pool(config, slots)
-                made = _engines[epoch] = (wasmtime.Engine(config), os.getpid())
+                made = _engines[(epoch, slots)] = (wasmtime.Engine(config), os.getpid())
     return made[0]

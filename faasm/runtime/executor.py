@@ -44,7 +44,8 @@ class WasmRuntime:
         self.settings = settings
         self.services = services
         self.epoch = settings.timeout_mode == "epoch"
-        self.engine = get_engine(self.epoch)
+        self.slots = pool_slots(settings.instance_slots)
+        self.engine = get_engine(self.epoch, self.slots)
         # Modules that open files keep wasmtime's whole WASI (see host/stdio.py).
         self.linkers = {False: build_linker(self.engine),
                         True: build_linker(self.engine, override_wasi=False)}
@@ -223,7 +224,7 @@ class WasmRuntime:
             if attempt == 0:
                 gc.collect()
         raise CallFailed(
-            f"Call could not start: all {pool_slots()} wasm instance slots "
+            f"Call could not start: all {self.slots} wasm instance slots "
             "of this worker process are in use (calls chained and run inline nest, one slot "
             "each; FAASM_INSTANCE_SLOTS sets how many)")
 

@@ -29,7 +29,7 @@ class CallRunner:
     def __init__(self, settings: Settings, dispatcher: Dispatcher):
         self.settings = settings
         self.dispatcher = dispatcher
-        storage = open_storage(settings.storage)
+        storage = open_storage(settings.storage, settings)
         client = redisdb.connect(settings)
         self.records = CallRecords(client, settings.key_prefix, settings.result_retention,
                                    floor=settings.call_id_floor)

@@ -21,9 +21,10 @@ import requests
 from deploy.processes import SupervisedPlatform
 from tests import wat
 
-#: Seconds of load, and when each process is killed (seconds into the load).
-LOAD_SECONDS = 20.0
-KILLS = ((3.0, "redis"), (8.0, "redis"), (13.0, "worker"))
+#: Seconds of load (20 in the suite; the issue's 60 with FAASM_CHAOS_SECONDS=60), and
+#: when each process is killed, as a fraction of it.
+LOAD_SECONDS = float(os.environ.get("FAASM_CHAOS_SECONDS", "20"))
+KILLS = ((0.15, "redis"), (0.4, "redis"), (0.65, "worker"))
 #: Calls per second of each kind.
 SYNC_RATE, ASYNC_RATE = 5, 10
 
@@ -131,8 +132,8 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
     for t in threads:
         t.start()
     killed = []
-    for at, name in KILLS:
-        time.sleep(max(0.0, began + at - time.monotonic()))
+    for fraction, name in KILLS:
+        time.sleep(max(0.0, began + fraction * LOAD_SECONDS - time.monotonic()))
         pid = plat.pid(name)
         assert pid, plat.ctl("status")
         os.kill(pid, signal.SIGKILL)
