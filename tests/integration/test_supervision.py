@@ -115,3 +115,25 @@ def test_a_graceful_worker_restart_loses_no_sync_call(supervised):
     assert len(answers) >= 6, answers
     assert all(a == (200, "slept\n") for a in answers), \
         [a for a in answers if a != (200, "slept\n")][:3]
+
+
+def test_flower_remembers_calls_across_its_restart(supervised):
+    """Flower runs persistent (its state in the data dir): a call made before a
+    restart is still listed after it."""
+    flower = f"http://127.0.0.1:{supervised.flower_port}"
+    call_id = requests.post(supervised.invoke_url, json={"user": "sup", "function": "hello",
+                                                         "async": True}, timeout=30).text
+    task_id = str(call_id)
+
+    def listed() -> bool:  # Flower's page of a task it does not know is a 404
+        r = answer(lambda: requests.get(f"{flower}/task/{task_id}", timeout=5), 30)
+        return r.status_code == 200 and task_id in r.text
+
+    deadline = time.monotonic() + 30
+    while not listed() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert listed(), "Flower never saw the call"
+    old = supervised.pid("flower")
+    assert "started" in supervised.ctl("restart", "flower")
+    wait_restarted(supervised, "flower", old)
+    assert listed(), "Flower forgot the call across its restart"
