@@ -26,6 +26,7 @@ from faasm.batches import Batches
 from faasm.calls import (
     CallStatus,
     InvokeRequest,
+    Outcome,
     RequestKind,
     b64encode,
     parse_call_id,
@@ -94,12 +95,12 @@ class Invoke:
     def _status(self, req, resp, call_id: int) -> None:
         record = self.deps.records.get(call_id)  # 404 never issued, 410 expired
         principal(req).require_user(record.get("user"), f"Call {call_id}")
-        status, result = self.deps.queue.status(call_id)
-        resp.set_header(HEADER_STATUS, status.value)
-        if status is CallStatus.SUCCESS:
-            plain(resp, b"SUCCESS: " + result.output)
-        elif status is CallStatus.FAILED:
-            plain(resp, f"FAILED: {result}")  # a failed call's output is its error
+        outcome = self.deps.queue.status(call_id)
+        resp.set_header(HEADER_STATUS, outcome.status.value)
+        if outcome.ok:
+            plain(resp, b"SUCCESS: " + outcome.result.output)
+        elif outcome.ended:
+            plain(resp, f"FAILED: {outcome.reason}")  # a failed call's output is its error
         else:
             plain(resp, "RUNNING")
 
@@ -155,7 +156,7 @@ class CallReport:
                       "root": _int(record.get("root")) or call_id,
                       # A chain budget this request ran into (docs/CHAINING.md).
                       "limit": record.get("limit"),
-                      **self.deps.queue.report(call_id)}
+                      **outcome_json(self.deps.queue.status(call_id))}
 
     def on_delete(self, req, resp, call_id: str) -> None:
         """Cancel the request this call belongs to: its first call and every call
@@ -167,6 +168,36 @@ class CallReport:
         calls = self.deps.records.cancel(root)
         stopped = self.deps.queue.cancel(calls)
         resp.media = {"root": root, "calls": len(calls), "cancelled": stopped}
+
+
+def outcome_json(outcome: Outcome) -> dict:
+    """A call's outcome as ``GET /status/{id}`` gives it.
+
+    ``output``, ``stdout`` and ``stderr`` are text when they are UTF-8, else
+    base64 (``output_encoding``, ``stdout_encoding``, ``stderr_encoding`` say
+    which); ``timings`` and ``worker`` come from the stored result, ``finished`` is
+    when the result was stored (ISO 8601, UTC).
+    """
+    report = {"status": outcome.status.value, "output": "", "output_encoding": "utf-8",
+              "stdout": "", "stdout_encoding": "utf-8",
+              "stderr": "", "stderr_encoding": "utf-8", "error": None,
+              "timings": {}, "worker": None, "finished": outcome.finished}
+    if outcome.ok:
+        for name in ("output", "stdout", "stderr"):
+            report[name], report[f"{name}_encoding"] = _text_or_base64(
+                getattr(outcome.result, name))
+        report.update(timings=outcome.result.timings, worker=outcome.result.worker or None)
+    elif outcome.ended:
+        report["error"] = outcome.reason
+    return report
+
+
+def _text_or_base64(data: bytes) -> tuple[str, str]:
+    """(text, "utf-8") when ``data`` decodes as UTF-8, else (base64, "base64")."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return b64encode(data), "base64"
 
 
 def _header_safe(text: str) -> str:

@@ -66,7 +66,7 @@ class CallLogs(_Logs):
         if entry is not None:
             resp.media = _entry_json(entry)
             return
-        status, _ = self.deps.queue.status(call_id)
+        status = self.deps.queue.status(call_id).status
         resp.media = {"id": call_id, "user": record.get("user"),
                       "function": record.get("function"), "status": status.value,
                       "outcome": None, "stdout": "", "stdout_encoding": "utf-8", "stderr": "",

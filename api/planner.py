@@ -10,7 +10,7 @@ from __future__ import annotations
 from api.auth import principal
 from api.common import plain
 from faasm import graph, planner
-from faasm.calls import CallResult, CallStatus
+from faasm.calls import Outcome
 from faasm.errors import NotFound
 from faasm.planner import MessageResult, PlannerMessage, PlannerType
 
@@ -78,28 +78,27 @@ class Planner:
         calls = record["calls"]
         outcomes = self.deps.queue.outcomes([c["id"] for c in calls])
         results = []
-        for call, (status, outcome, done) in zip(calls, outcomes, strict=True):
-            if status in (CallStatus.QUEUED, CallStatus.RUNNING):
-                continue
-            results.append(message_result(call, app_id, status, outcome, done))
+        for call, outcome in zip(calls, outcomes, strict=True):
+            if outcome.ended:
+                results.append(message_result(call, app_id, outcome))
         finished = bool(calls) and len(results) == len(calls)
         plain(resp, planner.batch_status(app_id, results, finished))
 
 
-def message_result(call: dict, app_id: int, status: CallStatus, outcome, done) -> MessageResult:
-    end = _ms(done)
+def message_result(call: dict, app_id: int, outcome: Outcome) -> MessageResult:
+    end = _ms(outcome.finished)
     result = MessageResult(id=call["id"], app_id=app_id, user=call["user"],
                            function=call["function"], python=call.get("python", False),
                            py_user=call.get("py_user", ""), py_func=call.get("py_func", ""),
                            finish_ms=end, start_ms=end)
-    if isinstance(outcome, CallResult):
-        result.output, result.host = outcome.output, outcome.worker
-        if outcome.started:
-            result.start_ms = int(outcome.started * 1000)
-            result.finish_ms = int(outcome.finished * 1000)
+    if outcome.ok:
+        ran = outcome.result
+        result.output, result.host = ran.output, ran.worker
+        if ran.started:
+            result.start_ms, result.finish_ms = int(ran.started * 1000), int(ran.finished * 1000)
     else:
         # faabric: a failed call's outputData is its error, its returnValue non-zero.
-        result.output, result.return_value = str(outcome).encode("utf-8"), 1
+        result.output, result.return_value = outcome.reason.encode("utf-8"), 1
     return result
 
 

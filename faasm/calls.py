@@ -163,6 +163,31 @@ class CallStatus(str, Enum):
     FAILED = "FAILED"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """Where a call is: QUEUED or RUNNING, or how it ended: SUCCESS with its
+    result, FAILED with the reason. ``finished``: when it ended (ISO 8601, UTC),
+    if known. ``Outcome(result=r)`` and ``Outcome(reason=...)`` are the two ends."""
+
+    result: CallResult | None = None
+    reason: str = ""
+    status: CallStatus | None = None
+    finished: str | None = None
+
+    def __post_init__(self):
+        if self.status is None:
+            ended = CallStatus.SUCCESS if self.result is not None else CallStatus.FAILED
+            object.__setattr__(self, "status", ended)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is CallStatus.SUCCESS
+
+    @property
+    def ended(self) -> bool:
+        return self.status in (CallStatus.SUCCESS, CallStatus.FAILED)
+
+
 class RequestKind(str, Enum):
     CALL = "call"
     STATUS = "status"

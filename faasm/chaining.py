@@ -19,22 +19,10 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
-from faasm.calls import Call, CallResult
+from faasm.calls import Call, CallResult, Outcome
 from faasm.errors import BadRequest, CallFailed, CallTimedOut, FaasmError
 from faasm.functions import Functions
 from faasm.records import CallRecords, ChainBudget
-
-
-@dataclass
-class Outcome:
-    """How a call ended: its result, or the reason it failed."""
-
-    result: CallResult | None = None
-    reason: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.result is not None
 
 
 class Dispatcher(Protocol):

@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from faasm.calls import CallResult, CallStatus
+from faasm.calls import Outcome
 from faasm.planner import MessageResult
 
-#: ``outcomes(ids)`` -> [(status, result or reason, ISO end time or None)] per ID.
-Outcomes = Callable[[list[int]], list[tuple[CallStatus, "CallResult | str", "str | None"]]]
+#: ``outcomes(ids)`` -> the Outcome of each ID.
+Outcomes = Callable[[list[int]], list[Outcome]]
 
 
 @dataclass
@@ -83,18 +83,19 @@ def build(call_id: int, record: dict, tree: dict[int, dict], outcomes: Outcomes)
     ends = dict(zip(ids, outcomes(ids), strict=True))
     nodes: dict[int, GraphNode] = {}
     for cid in ids:
-        rec, (status, outcome, done) = tree[cid], ends[cid]
+        rec, outcome = tree[cid], ends[cid]
         node = GraphNode(id=cid, user=rec.get("user", ""), function=rec.get("function", ""),
-                         status=status.value, python=rec.get("python") == "1",
+                         status=outcome.status.value, python=rec.get("python") == "1",
                          submitted=float(rec["submitted"]) if rec.get("submitted") else None,
-                         end=epoch(done))
-        if isinstance(outcome, CallResult):
-            node.output, node.worker = outcome.output, outcome.worker or None
-            if outcome.started:
-                node.start, node.end = outcome.started, outcome.finished
-        elif status is CallStatus.FAILED:
-            node.error = outcome
-            node.output = outcome.encode("utf-8")  # faabric's failed outputData: the error
+                         end=epoch(outcome.finished))
+        if outcome.ok:
+            ran = outcome.result
+            node.output, node.worker = ran.output, ran.worker or None
+            if ran.started:
+                node.start, node.end = ran.started, ran.finished
+        elif outcome.ended:
+            node.error = outcome.reason
+            node.output = outcome.reason.encode("utf-8")  # faabric's failed outputData
         nodes[cid] = node
     for cid in ids:
         nodes[cid].children = [nodes[c] for c in sorted(children.get(cid, []))]

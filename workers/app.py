@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from datetime import datetime
 
 import celery
 import kombu.exceptions
@@ -21,7 +22,7 @@ from celery.result import AsyncResult
 from celery.states import READY_STATES
 from kombu import Exchange, Queue
 
-from faasm.calls import Call, CallResult, CallStatus, b64encode
+from faasm.calls import Call, CallResult, CallStatus, Outcome
 from faasm.errors import CallFailed, FaasmError, Unavailable, first_line
 from faasm.settings import Settings, get_settings
 
@@ -191,28 +192,22 @@ class CallQueue:
                 log.warning("could not record call %s as failed (%s)", call.id, reason,
                             exc_info=True)
 
-    def outcomes(self, call_ids: list[int]) -> list[tuple[CallStatus, CallResult | str,
-                                                          str | None]]:
-        """(status, result or reason, when it ended) of each call, in one read."""
+    def outcomes(self, call_ids: list[int]) -> list[Outcome]:
+        """The outcome of each call, in one read (RUNNING: a worker stored a state
+        that is not an end)."""
         backend = self.app.backend
         keys = [backend.get_key_for_task(str(i)) for i in call_ids]
         with _reachable("Result backend"):
             raws = backend.mget(keys) if keys else []
         found = []
         for raw in raws:
-            if not raw:  # no worker took it yet (a worker records STARTED)
-                found.append((CallStatus.QUEUED, "", None))
+            if not raw:  # no worker took it yet
+                found.append(Outcome(status=CallStatus.QUEUED))
                 continue
             meta = backend.decode_result(raw)
-            state = meta.get("status")
-            if state == "SUCCESS":
-                found.append((CallStatus.SUCCESS, CallResult.from_message(meta["result"]),
-                              meta.get("date_done")))
-            elif state in ("FAILURE", "REVOKED"):
-                found.append((CallStatus.FAILED, failure_reason(meta.get("result"), state),
-                              meta.get("date_done")))
-            else:
-                found.append((CallStatus.RUNNING, "", None))
+            found.append(outcome_of(meta.get("status"), meta.get("result"),
+                                    meta.get("date_done"))
+                         or Outcome(status=CallStatus.RUNNING))
         return found
 
     def workers(self) -> list[tuple[str, int, int]]:
@@ -234,51 +229,19 @@ class CallQueue:
             reason = f"Call {call.id} did not finish within {waited:g} s"
             self._record_failure([call], reason)
             raise CallFailed(reason)
-        return self._outcome(call.id, result)[1]
+        outcome = self.status(call.id)
+        if not outcome.ok:
+            raise CallFailed(outcome.reason)
+        return outcome.result
 
-    def status(self, call_id: int) -> tuple[CallStatus, CallResult | str]:
-        """(QUEUED or RUNNING, ""), (SUCCESS, result) or (FAILED, reason)."""
-        return self._outcome(call_id, AsyncResult(str(call_id), app=self.app),
-                             raise_failure=False)
-
-    def report(self, call_id: int) -> dict:
-        """The call's outcome as JSON-ready fields, for ``GET /status/{id}``.
-
-        ``output``, ``stdout`` and ``stderr`` are text when they are UTF-8, else
-        base64 (``output_encoding``, ``stdout_encoding``, ``stderr_encoding`` say
-        which); ``timings`` and ``worker`` come from the stored result, ``finished`` is when the
-        result was stored (ISO 8601, UTC).
-        """
-        result = AsyncResult(str(call_id), app=self.app)
-        status, outcome = self._outcome(call_id, result, raise_failure=False)
-        report = {"status": status.value, "output": "", "output_encoding": "utf-8",
-                  "stdout": "", "stdout_encoding": "utf-8",
-                  "stderr": "", "stderr_encoding": "utf-8", "error": None,
-                  "timings": {}, "worker": None, "finished": None}
-        if status in (CallStatus.QUEUED, CallStatus.RUNNING):
-            return report
+    def status(self, call_id: int) -> Outcome:
+        """The call's outcome: QUEUED, RUNNING, or how it ended and when."""
         with _reachable("Result backend"):
-            done = result.date_done
-        report["finished"] = done.isoformat() if hasattr(done, "isoformat") else done
-        if status is CallStatus.FAILED:
-            report["error"] = outcome
-            return report
-        for name in ("output", "stdout", "stderr"):
-            report[name], report[f"{name}_encoding"] = _text_or_base64(getattr(outcome, name))
-        report.update(timings=outcome.timings, worker=outcome.worker or None)
-        return report
-
-    def _outcome(self, call_id: int, result: AsyncResult, raise_failure: bool = True):
-        with _reachable("Result backend"):
-            state = result.state
-        if state == "SUCCESS":
-            return CallStatus.SUCCESS, CallResult.from_message(result.result)
-        if state in ("FAILURE", "REVOKED"):
-            reason = failure_reason(result.result, state)
-            if raise_failure:
-                raise CallFailed(reason)
-            return CallStatus.FAILED, reason
-        return (CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED), ""
+            meta = self.app.backend.get_task_meta(str(call_id))
+        outcome = outcome_of(meta.get("status"), meta.get("result"), meta.get("date_done"))
+        if outcome is not None:
+            return outcome
+        return Outcome(status=CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED)
 
     def _taken(self, call_id: int) -> bool:
         """Whether a worker took the call (faasm.records.started_key), or a call awaiting
@@ -355,12 +318,16 @@ def _reachable(what: str):
         raise Unavailable(f"{what} unavailable: {exc}") from None
 
 
-def _text_or_base64(data: bytes) -> tuple[str, str]:
-    """(text, "utf-8") when ``data`` decodes as UTF-8, else (base64, "base64")."""
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return b64encode(data), "base64"
+def outcome_of(state: str | None, value, finished=None) -> Outcome | None:
+    """How a call ended, from its Celery state and result value as stored (None
+    while it has not ended). The one reader of a call's stored result."""
+    if isinstance(finished, datetime):
+        finished = finished.isoformat()
+    if state == "SUCCESS":
+        return Outcome(result=CallResult.from_message(value), finished=finished)
+    if state in ("FAILURE", "REVOKED"):
+        return Outcome(reason=failure_reason(value, state), finished=finished)
+    return None
 
 
 def failure_reason(exc: object, state: str) -> str:

@@ -10,10 +10,9 @@ import celery
 from celery import states
 from celery.result import AsyncResult
 
-from faasm.calls import Call, CallResult
-from faasm.chaining import Outcome
+from faasm.calls import Call, Outcome
 from faasm.errors import CallFailed
-from workers.app import CallQueue, await_result, failure_reason
+from workers.app import CallQueue, await_result, outcome_of
 
 log = logging.getLogger("faasm.worker")
 
@@ -32,9 +31,7 @@ class CeleryDispatcher:
         result = AsyncResult(str(call_id), app=self.app)
         if not await_result(result, timeout):
             return None
-        if result.state == states.SUCCESS:
-            return Outcome(result=CallResult.from_message(result.result))
-        return Outcome(reason=failure_reason(result.result, result.state))
+        return outcome_of(result.state, result.result)
 
     def store(self, call_id: int, outcome: Outcome) -> None:
         backend = self.app.backend

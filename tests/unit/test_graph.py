@@ -1,7 +1,7 @@
 """faasm.graph: a request's records and results as a tree, and faabric's text layouts."""
 
 from faasm import graph
-from faasm.calls import CallResult, CallStatus
+from faasm.calls import CallResult, CallStatus, Outcome
 
 
 def outcomes(table):
@@ -14,10 +14,10 @@ def test_build_the_subtree_of_a_call_with_its_outcomes():
             3: {"user": "u", "function": "c", "parent": "2", "submitted": "100.7"},
             4: {"user": "u", "function": "d", "parent": "1", "submitted": "100.8"}}
     ok = CallResult(output=b"out", worker="w/1", started=101.0, finished=101.25)
-    table = {1: (CallStatus.SUCCESS, ok, "1970-01-01T00:01:41.300000+00:00"),
-             2: (CallStatus.FAILED, "boom", "1970-01-01T00:01:42+00:00"),
-             3: (CallStatus.RUNNING, "", None),
-             4: (CallStatus.SUCCESS, ok, None)}
+    table = {1: Outcome(result=ok, finished="1970-01-01T00:01:41.300000+00:00"),
+             2: Outcome(reason="boom", finished="1970-01-01T00:01:42+00:00"),
+             3: Outcome(status=CallStatus.RUNNING),
+             4: Outcome(result=ok)}
     root = graph.build(1, tree[1], tree, outcomes(table))
     assert root.count() == 4 and [c.id for c in root.children] == [2, 4]
     assert (root.start, root.end, root.output, root.worker) == (101.0, 101.25, b"out", "w/1")
