@@ -115,17 +115,19 @@ def resident_per_call(fresh, imaged, functions, concurrent: int = 8) -> None:
     print(f"Resident memory added per concurrent call ({concurrent} calls sleeping 2 s):")
     for label, runtime in (("fresh CPython", fresh), ("from image", imaged)):
         runtime.execute(Call(id=next(ids), user="bench", function="sleeps", python=True))
-        before = _rss()
+        before, private_before = _rss(), _private_dirty()
         threads = [threading.Thread(target=runtime.execute, args=(
             Call(id=next(ids), user="bench", function="sleeps", python=True),))
             for _ in range(concurrent)]
         for t in threads:
             t.start()
         time.sleep(1.5)
-        during = _rss()
+        during, private_during = _rss(), _private_dirty()
         for t in threads:
             t.join()
-        print(f"  {label:<16} {(during - before) / concurrent / MiB:6.2f} MiB per call")
+        print(f"  {label:<16} RSS {(during - before) / concurrent / MiB:6.2f} MiB per call, "
+              f"of which private {(private_during - private_before) / concurrent / MiB:6.2f}"
+              " MiB")
 
 
 def _rss() -> int:
@@ -133,6 +135,15 @@ def _rss() -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) * 1024
     raise RuntimeError("no VmRSS")
+
+
+def _private_dirty() -> int:
+    """Pages this process alone holds and wrote (copy-on-write copies, heap): what a call
+    really adds, where RSS also counts each mapping of the shared image pages it read."""
+    for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
+        if line.startswith("Private_Dirty:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no Private_Dirty")
 
 
 def zygote_cost(tmp: Path) -> None:
