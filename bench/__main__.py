@@ -1,6 +1,6 @@
 """``make bench``: run every benchmark, one after the other."""
 
-from bench import batch, host, invoke, python, throughput
+from bench import batch, host, invoke, python, snapshots, throughput
 
 if __name__ == "__main__":
     invoke.main()
@@ -8,6 +8,8 @@ if __name__ == "__main__":
     host.main()
     print()
     python.main()
+    print()
+    snapshots.main()
     print()
     throughput.main()
     print()

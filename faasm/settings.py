@@ -142,6 +142,10 @@ class Settings:
     python_cache_path: str = _env(
         "PYTHON_CACHE", "compiled Python runtime (CPython for WASI, compiled once per machine: "
         "~75 s, ~2.3 GB); defaults to <data dir>/python-cache", "")
+    python_snapshots: bool = _env(
+        "PYTHON_SNAPSHOTS", "start each Python call from an image of its function (CPython "
+        "started, its imports done; made on a version's first call, docs/SNAPSHOTS.md) "
+        "instead of starting CPython afresh", True, _bool)
     bind_host: str = _env(
         "BIND_HOST", "address the APIs and Flower listen on (0.0.0.0 for other hosts)",
         "127.0.0.1")

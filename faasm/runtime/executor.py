@@ -10,6 +10,7 @@ import wasmtime
 from faasm.calls import Call, CallResult
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
+from faasm.functions import content_hash, wasm_key
 from faasm.runtime import host
 from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, CStringArray, Exports,
                                 call_entry, set_argv, set_env, write_output_to)
@@ -55,7 +56,7 @@ class WasmRuntime:
         self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.ticker = EpochTicker(self.engine)
         self.scratch = ScratchSpace(settings.data_dir / "scratch", settings.scratch_quota)
-        self.zygotes = Zygotes()
+        self.zygotes = Zygotes(self._zygote_instance_pre, self._read_wasm)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
     def flush(self) -> None:
@@ -143,6 +144,16 @@ class WasmRuntime:
             if memfds is not None:
                 self._file_captures.append(memfds)
 
+    def _zygote_instance_pre(self, loaded: LoadedModule, wasm: bytes) -> wasmtime.InstancePre:
+        """A module rewritten after its zygote, compiled and linked as ``loaded`` is."""
+        module = wasmtime.Module(self.engine, wasm)
+        return self.linkers[loaded.uses_files].instantiate_pre(module)
+
+    def _read_wasm(self, loaded: LoadedModule, ctx: host.CallContext) -> bytes | None:
+        """The bytes ``loaded`` was compiled from, unless the function was re-uploaded since."""
+        data = self.modules.storage.read(wasm_key(ctx.call.user, ctx.call.function))
+        return data if content_hash(data) == loaded.hash else None
+
     def _take_memfds(self) -> tuple[BoundedCapture, BoundedCapture]:
         """Sealed memfds for the stdio of a module that opens files (reused; one pair
         per call in flight, as inline chained calls nest)."""
@@ -172,10 +183,13 @@ class WasmRuntime:
              stderr) -> None:
         store = ctx.store
         try:
-            instance = self._instantiate(loaded, store)
+            zygote = ZYGOTE_EXPORT in loaded.exports
+            # After its first call, a module with a zygote starts from the zygote's image.
+            after_zygote = self.zygotes.instance_pre(loaded) if zygote else None
+            instance = self._instantiate(after_zygote or loaded.instance_pre, store)
             ctx.exports = exports = Exports(store, instance)
             ctx.memory = exports.get("memory")
-            if ZYGOTE_EXPORT in loaded.exports and ctx.memory is not None:
+            if zygote and after_zygote is None and ctx.memory is not None:
                 self.zygotes.prepare(loaded, ctx)
             target = exports[entry]
             if ctx.call.func_ptr is not None:
@@ -208,7 +222,8 @@ class WasmRuntime:
             raise CallFailed(self._reason(f"Function failed: {_first_line(exc)}",
                                           ctx, limits, stderr)) from None
 
-    def _instantiate(self, loaded: LoadedModule, store: wasmtime.Store) -> wasmtime.Instance:
+    def _instantiate(self, instance_pre: wasmtime.InstancePre,
+                     store: wasmtime.Store) -> wasmtime.Instance:
         """A new instance in a free slot of the instance pool.
 
         A slot is freed when its store is: a store kept alive by a reference
@@ -217,7 +232,7 @@ class WasmRuntime:
         """
         for attempt in range(2):
             try:
-                return loaded.instance_pre.instantiate(store)
+                return instance_pre.instantiate(store)
             except wasmtime.WasmtimeError as exc:
                 if POOL_EXHAUSTED not in str(exc):
                     raise

@@ -70,7 +70,7 @@ def platform(warm, storage, redis_url):
         memory_limit=256 * MiB, output_limit=1000, stdout_limit=1000, call_timeout=30.0)
     client = redis.Redis.from_url(redis_url)
     services = Services(state=GlobalState(client, prefix), files=CallFiles(storage))
-    python = PythonRuntime(settings, storage, services)
+    python = python_runtime = PythonRuntime(settings, storage, services)
     wasm = WasmRuntime(settings, storage, services)
     dispatcher = InlineDispatcher()
 
@@ -83,6 +83,7 @@ def platform(warm, storage, redis_url):
 
     class Platform:
         state = services.state
+        python = python_runtime
         files = SharedFiles(storage)
         issue = records.issue
 

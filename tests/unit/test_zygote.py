@@ -13,7 +13,8 @@ from faasm.files import CallFiles
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.compile import upload_wasm
 from faasm.runtime.services import Services
-from faasm.runtime.zygote import PAGE, diff_pages
+from faasm.runtime.wasmimage import data_segments
+from faasm.runtime.zygote import PAGE
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState
 from faasm.storage import open_storage
@@ -93,14 +94,28 @@ def test_failing_zygote_fails_every_call(platform, wasm):
             worker.execute(Call(id=call_id, user="u", function="z"))
 
 
-def test_diff_keeps_only_changed_pages():
-    before = bytes(4 * PAGE)
-    after = bytearray(before) + bytes([1]) * PAGE  # one page grown
-    after[PAGE + 5] = 9
-    after[2 * PAGE] = 9
-    runs = diff_pages(before, bytes(after))
-    assert [(offset, len(data)) for offset, data in runs] == [(PAGE, 2 * PAGE),
-                                                             (4 * PAGE, PAGE)]
+def test_image_holds_only_the_non_zero_pages():
+    memory = bytearray(4 * PAGE)
+    memory[PAGE + 5] = 9
+    memory[2 * PAGE] = 9
+    memory[4 * PAGE - 1] = 1
+    runs = data_segments(bytes(memory))
+    assert [(offset, len(data)) for offset, data in runs] == [(PAGE, 4096),
+                                                             (2 * PAGE, 4096),
+                                                             (4 * PAGE - 4096, 4096)]
+
+
+def test_later_calls_start_from_the_image_not_the_zygote(platform, wasm):
+    storage, state, runtime = platform
+    upload_wasm(storage, "u", "z", wasm["ok"], epoch=True)
+    worker = runtime()
+    worker.execute(Call(id=1, user="u", function="z"))
+    (kept,) = worker.zygotes._snapshots.values()
+    assert kept.size >= 8 << 20 and kept.pages * PAGE >= 8 << 20
+    for call_id in (2, 3):
+        assert worker.execute(Call(id=call_id, user="u", function="z")).output == \
+            b"counter=6 text=made by the zygote big=1"
+    assert zygote_runs(state) == 1
 
 
 def test_snapshots_over_the_budget_are_not_kept(platform, wasm):

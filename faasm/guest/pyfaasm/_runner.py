@@ -35,6 +35,8 @@ MAIN = "faasm_main"
 MODULE = "faasm_function"
 #: Longest exception message kept in the one-line reason.
 MAX_MESSAGE = 400
+#: In an image (docs/SNAPSHOTS.md): the function's source and its compiled code.
+_prepared = None
 
 
 def main():
@@ -48,9 +50,14 @@ def main():
     module = None
     failure = None
     try:
-        source = payload[:size].decode("utf-8")
+        raw = payload[:size]
+        source = raw.decode("utf-8")
         linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        code = compile(source, filename, "exec", dont_inherit=True)
+        if _prepared is not None and _prepared[0] == (raw, filename):
+            code = _prepared[1]
+            _reseed()
+        else:
+            code = compile(source, filename, "exec", dont_inherit=True)
         as_script = entry is None and not _defines(code, MAIN)
         module = _new_module("__main__" if as_script else MODULE, filename)
         core._functions = module.__dict__
@@ -66,6 +73,50 @@ def main():
     if failure is not None:
         _report(*failure)
     _finish(module)
+
+
+def prepare():
+    """Make an image of this sandbox for one function (the host then snapshots its memory):
+    its source compiled and the modules its top level imports imported, so each call
+    starting from the image finds them done. Its top-level code itself is not run: it is
+    the call's (a script prints, a function may read its input at import)."""
+    import ast
+
+    head, raw = core._request("prepare")
+    filename = head["filename"]
+    source = raw.decode("utf-8")
+    code = compile(source, filename, "exec", dont_inherit=True)
+    for node in ast.parse(source, filename).body:
+        if isinstance(node, ast.Import):
+            names = [(alias.name, ()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            names = [(node.module, tuple(alias.name for alias in node.names))]
+        else:
+            continue
+        for name, fromlist in names:
+            try:
+                __import__(name, fromlist=fromlist)
+            except BaseException:  # noqa: BLE001, S110 - the call meets it again, and reports it
+                pass
+    global _prepared
+    _prepared = ((raw, filename), code)
+    del ast
+    gc.collect()
+    gc.freeze()  # the image's objects: no call's collection walks them again
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()
+
+
+def _reseed():
+    """Every call from an image would otherwise draw the same random numbers."""
+    for name in ("random", "numpy.random"):
+        module = sys.modules.get(name)
+        seed = getattr(module, "seed", None)
+        if seed is not None:
+            try:
+                seed()
+            except BaseException:  # noqa: BLE001, S110 - a module that is not the stdlib's
+                pass
 
 
 def _defines(code, name):

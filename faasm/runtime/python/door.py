@@ -279,3 +279,24 @@ def await_call(door: Door, header: dict, payload: bytes) -> Reply:
     if header.get("output") is True:
         body = outcome.result.output if outcome.ok else outcome.reason.encode()
     return {"ok": outcome.ok}, body
+
+
+class ImageDoor:
+    """The host function while a function's image is made (:mod:`~faasm.runtime.python.
+    snapshot`): it hands the guest the source to prepare, and refuses everything else, as
+    no call is running."""
+
+    def __init__(self, source: bytes, filename: str):
+        self.source = source
+        self.filename = filename
+        self.prepared = False
+
+    def __call__(self, frame: bytes) -> bytes:
+        try:
+            header, _ = decode(frame)
+        except HostCallError as exc:
+            return encode({"error": exc.reason})
+        if header["op"] == "prepare" and not self.prepared:
+            self.prepared = True
+            return encode({"filename": self.filename}, self.source)
+        return encode({"error": "no call is running: the function's image is being made"})

