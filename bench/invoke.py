@@ -13,13 +13,12 @@ Invoke and floor are measured in alternating rounds so drift hits both alike.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import requests
 
-from bench.stats import p, row, sample
+from bench.stats import p, row, sample, scaled
 from deploy.processes import Platform, free_port, private_redis
 from tests import wat
 
@@ -39,17 +38,17 @@ def worker_cost(data_dir: Path) -> tuple[list[float], list[float]]:
     runtime = WasmRuntime(Settings(), storage)
     call = Call(id=1, user="bench", function="hello", input=b"x" * 1024)
     whole, run_only = [], []
-    for _ in range(3000):
+    for _ in range(scaled(3000)):
         result = runtime.execute(call)
         whole.append(result.timings["load"] + result.timings["run"])
         run_only.append(result.timings["run"])
-    return whole[500:], run_only[500:]
+    warm = scaled(500)
+    return whole[warm:], run_only[warm:]
 
 
 def main() -> None:
     with private_redis() as redis_url, tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp)
-        os.environ["FAASM_REDIS_URL"] = redis_url  # for the bare Celery round trip
         platform = Platform(redis_url, data, concurrency=1).start()
         try:
             floor_port = free_port()
@@ -66,13 +65,18 @@ def main() -> None:
                 r = session.post(f"http://127.0.0.1:{floor_port}/", json=body)
                 assert r.text == "pong", r.text
 
-            from workers.app import PING_TASK, SYNC_QUEUE, app
+            from faasm.settings import Settings
+            from workers.app import PING_TASK, SYNC_QUEUE, create_celery
+
+            # Its own app: the process's default one may have been made (by another
+            # benchmark's import) before this Redis existed.
+            app = create_celery(Settings(redis_url=redis_url))
 
             def bare():
                 app.send_task(PING_TASK, queue=SYNC_QUEUE).get(timeout=30)
 
             inv, flo, bar = [], [], []
-            for _ in range(ROUNDS):
+            for _ in range(scaled(ROUNDS)):
                 inv += sample(invoke, PER_ROUND)
                 flo += sample(floor, PER_ROUND)
                 bar += sample(bare, PER_ROUND)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 import statistics
 import time
 from typing import Callable
 
 
+def scaled(n: int) -> int:
+    """``n`` times FAASM_BENCH_SCALE (default 1; the test of `faasm bench` runs a
+    twentieth), at least 1."""
+    return max(1, round(n * float(os.environ.get("FAASM_BENCH_SCALE", "1"))))
+
+
 def sample(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
-    """Seconds taken by each of ``n`` calls of ``fn`` (after ``warmup`` untimed ones)."""
-    for _ in range(warmup):
+    """Seconds taken by each of ``scaled(n)`` calls of ``fn`` (after ``warmup``
+    untimed ones)."""
+    n = scaled(n)
+    for _ in range(min(warmup, n)):
         fn()
     times = []
     for _ in range(n):
