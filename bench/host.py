@@ -73,7 +73,7 @@ def first_vs_warm(data: Path, wasm: bytes, rounds: int = 15) -> dict[str, list[f
 
 
 def build(tmp: Path) -> tuple[Path, Path]:
-    from faasm.toolchain import build as build_wasm
+    from faasm_client.toolchain import build as build_wasm
 
     wasm = build_wasm([PROJECT_ROOT / "examples/matmul.c"], tmp / "matmul.wasm")
     native = tmp / "matmul-native"
@@ -149,7 +149,7 @@ def main() -> None:
         tmp = Path(tmp)
         wasm, native = build(tmp)
         hello = (PROJECT_ROOT / "examples/hello.cpp")
-        from faasm.toolchain import build as build_wasm
+        from faasm_client.toolchain import build as build_wasm
 
         hello_wasm = build_wasm([hello], tmp / "hello_cpp.wasm").read_bytes()
         times = first_vs_warm(tmp / "platform", hello_wasm)

@@ -1,7 +1,7 @@
-"""``python -m faasm``: the ``faasm`` command line (faasm/cli.py)."""
+"""``python -m faasm``: the ``faasm`` command line (faasm_client/cli)."""
 
 import sys
 
-from faasm.cli import main
+from faasm_client.cli import main
 
 sys.exit(main())

@@ -5,7 +5,7 @@ request's first call keeps the set of every call it started) and one read
 of all their results. Rendered three ways: this platform's JSON
 (``GET /status/{id}/graph``), the seed API's ``exec_graph`` answer and the
 planner's GET_EXEC_GRAPH answer (faabric's text layouts, docs/COMPATIBILITY.md),
-and a terminal tree (``faasm graph ID``, in faasm/cli_commands.py).
+and a terminal tree (``faasm graph ID``, in faasm_client/cli/commands.py).
 """
 
 from __future__ import annotations

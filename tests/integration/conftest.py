@@ -25,7 +25,7 @@ def platform(redis_url, tmp_path_factory):
 def examples(tmp_path_factory):
     """The C/C++ examples built to wasm with the SDK toolchain, by name."""
     from faasm.settings import PROJECT_ROOT
-    from faasm.toolchain import build
+    from faasm_client.toolchain import build
 
     out = tmp_path_factory.mktemp("examples")
     sources = sorted((PROJECT_ROOT / "examples").glob("*.c*"))

@@ -21,7 +21,7 @@ import pytest
 import requests
 
 from deploy.processes import ROOT, free_port, wait_for_port
-from faasm.cli import build_parser
+from faasm_client.cli import build_parser
 from faasm.settings import get_settings
 from tests import wat
 

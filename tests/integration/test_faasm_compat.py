@@ -6,7 +6,7 @@ import pytest
 import requests
 import wasmtime
 
-from faasm.toolchain import build
+from faasm_client.toolchain import build
 
 FUNCTIONS = Path(__file__).parent.parent / "functions"
 

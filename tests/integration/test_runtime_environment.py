@@ -220,7 +220,7 @@ int main(int argc, char** argv)
 
 def test_modules_that_open_no_files_get_argv_environment_and_no_tty(rt, tmp_path):
     """A module without path_open runs on the fast stdio path: the same environment."""
-    from faasm.toolchain import build
+    from faasm_client.toolchain import build
 
     source = tmp_path / "nofiles.c"
     source.write_text(NO_FILES_C)

@@ -13,7 +13,7 @@ import redis
 
 from api import invoke, upload
 from api.auth import bearer_token
-from faasm import client as api
+import faasm_client
 from faasm import errors
 from faasm.auth import ADMIN, Principal, Tokens
 from faasm.batches import Batches
@@ -356,10 +356,10 @@ def test_client_sends_its_token_and_types_401_and_403():
     answers = iter([(401, "Invalid bearer token\n"), (403, "nope\n")])
     client, adapter = make_client(lambda r: next(answers))
     client.token = "faasm_ab_cd"
-    with pytest.raises(api.Unauthorized) as raised:
+    with pytest.raises(faasm_client.Unauthorized) as raised:
         client.get_state("demo", "k")
     assert isinstance(raised.value, errors.Unauthorized)
-    with pytest.raises(api.Forbidden):
+    with pytest.raises(faasm_client.Forbidden):
         client.put_file("x", b"y")
     assert all(r.headers["Authorization"] == "Bearer faasm_ab_cd" for r in adapter.requests)
     assert adapter.requests[1].headers["FilePath"] == "x"

@@ -1,4 +1,4 @@
-"""faasm.client without a platform: requests answered by an in-process adapter."""
+"""faasm_client without a platform: requests answered by an in-process adapter."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import json
 import pytest
 import requests
 
-from faasm import client as api
+import faasm_client as api
 from faasm import errors
+from faasm_client import http
 
 
 class FakeAdapter(requests.adapters.BaseAdapter):
@@ -141,7 +142,7 @@ def report(status, **fields):
 
 def test_wait_polls_with_growing_intervals_until_the_call_ends(monkeypatch):
     sleeps = []
-    monkeypatch.setattr(api.time, "sleep", sleeps.append)
+    monkeypatch.setattr(http.time, "sleep", sleeps.append)
     answers = [report("RUNNING")] * 12 + [report(
         "SUCCESS", output=base64.b64encode(b"\xff").decode(), output_encoding="base64",
         stdout="hi\n", worker="w@h/1", timings={"run": 0.5})]
@@ -151,13 +152,13 @@ def test_wait_polls_with_growing_intervals_until_the_call_ends(monkeypatch):
     assert (done.output, done.stdout, done.worker, done.timings) == (
         b"\xff", b"hi\n", "w@h/1", {"run": 0.5})
     assert done.ok and seen == ["RUNNING"] * 12 + ["SUCCESS"]
-    assert sleeps[0] == api.POLL_FIRST and max(sleeps) == api.POLL_MAX
+    assert sleeps[0] == http.POLL_FIRST and max(sleeps) == http.POLL_MAX
     assert sleeps == sorted(sleeps)
     assert adapter.requests[0].url == "http://in.test/status/5"
 
 
 def test_wait_raises_call_failed_with_the_reason_and_id(monkeypatch):
-    monkeypatch.setattr(api.time, "sleep", lambda s: None)
+    monkeypatch.setattr(http.time, "sleep", lambda s: None)
     client, _ = make_client(lambda r: (200, report("FAILED", error="Function trapped")))
     with pytest.raises(api.CallFailed) as raised:
         client.wait(5)
@@ -166,8 +167,8 @@ def test_wait_raises_call_failed_with_the_reason_and_id(monkeypatch):
 
 def test_wait_gives_up_after_its_timeout(monkeypatch):
     clock = iter(range(1000))
-    monkeypatch.setattr(api.time, "monotonic", lambda: float(next(clock)))
-    monkeypatch.setattr(api.time, "sleep", lambda s: None)
+    monkeypatch.setattr(http.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(http.time, "sleep", lambda s: None)
     client, _ = make_client(lambda r: (200, report("RUNNING")))
     with pytest.raises(api.WaitTimeout, match="still RUNNING"):
         client.wait(5, timeout=3)
@@ -263,7 +264,7 @@ def test_flush_reads_the_header():
 
 
 def test_batches_are_one_planner_request_then_polls(monkeypatch):
-    monkeypatch.setattr(api.time, "sleep", lambda s: None)
+    monkeypatch.setattr(http.time, "sleep", lambda s: None)
     polls = iter([
         {"appId": 77},
         {"appId": 77, "messageResults": [{"id": 1, "output_data": "A"}]},
@@ -301,7 +302,7 @@ def test_python_batches_use_faasms_form():
 
 
 def test_draw_graph():
-    from faasm.cli_commands import draw_graph
+    from faasm_client.cli.commands import draw_graph
 
     leaf = {"id": 3, "user": "u", "function": "f", "status": "FAILED", "duration": None,
             "worker": None, "output_bytes": 4, "error": "boom", "children": []}

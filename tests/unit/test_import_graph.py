@@ -1,8 +1,8 @@
 """What each kind of process loads, checked in a clean interpreter.
 
-The core (``faasm``) imports neither Falcon nor Celery; the API processes
-never load wasmtime (uploads compile in a child); the client side (the
-``faasm`` CLI and ``faasm.client``) talks HTTP only.
+The core (``faasm``) imports neither Falcon nor Celery, nor the client side;
+the API processes never load wasmtime (uploads compile in a child); the client
+side (``faasm_client``: the HTTP client and the ``faasm`` CLI) talks HTTP only.
 """
 
 import json
@@ -13,6 +13,7 @@ import sys
 import pytest
 
 import faasm
+import faasm_client
 from deploy.processes import ROOT
 
 
@@ -27,18 +28,23 @@ def loaded(*modules: str) -> set[str]:
     return set(json.loads(out.stdout))
 
 
-#: Client-side modules: what the `faasm` command line and faasm.client load.
-CLIENT = ("faasm.client", "faasm.cli", "faasm.cli_commands", "faasm.progress", "faasm.toolchain")
+#: What a user's install of the client side must do without.
+PLATFORM_ONLY = {"redis", "celery", "kombu", "wasmtime", "falcon"}
 
 
 def core_modules() -> list[str]:
     return [m.name for m in pkgutil.walk_packages(faasm.__path__, "faasm.")
             if not m.name.startswith("faasm.guest")  # runs inside the sandbox
-            and m.name not in CLIENT and m.name != "faasm.__main__"]
+            and m.name != "faasm.__main__"]  # runs the CLI
 
 
-def test_the_core_imports_neither_falcon_nor_celery():
-    assert not loaded(*core_modules()) & {"falcon", "celery", "kombu", "gunicorn"}
+def client_modules() -> list[str]:
+    return [m.name for m in pkgutil.walk_packages(faasm_client.__path__, "faasm_client.")]
+
+
+def test_the_core_imports_neither_falcon_nor_celery_nor_the_client():
+    assert not loaded(*core_modules()) & {"falcon", "celery", "kombu", "gunicorn",
+                                          "faasm_client"}
 
 
 @pytest.mark.parametrize("app", ["api.upload", "api.invoke"])
@@ -46,5 +52,13 @@ def test_the_api_processes_load_no_wasmtime(app):
     assert "wasmtime" not in loaded(app, "deploy.gunicorn.base")
 
 
-def test_the_client_side_talks_http_only():
-    assert not loaded(*CLIENT) & {"redis", "celery", "kombu", "wasmtime", "falcon"}
+@pytest.mark.parametrize("entry", ["faasm_client", "faasm_client.cli"])
+def test_the_client_side_talks_http_only(entry):
+    assert not loaded(entry) & PLATFORM_ONLY
+
+
+def test_no_client_module_loads_the_platform():
+    """Every module of the package, the CLI's commands and the toolchain included."""
+    modules = client_modules()
+    assert "faasm_client.cli.commands" in modules and "faasm_client.toolchain" in modules
+    assert not loaded(*modules) & PLATFORM_ONLY

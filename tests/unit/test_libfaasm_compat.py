@@ -25,7 +25,7 @@ from faasm.runtime.services import Services
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState
 from faasm.storage import open_storage
-from faasm.toolchain import BuildError, build
+from faasm_client.toolchain import BuildError, build
 
 pytestmark = pytest.mark.slow
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from faasm import toolchain
+from faasm_client import toolchain
 from faasm.settings import PROJECT_ROOT
-from faasm.toolchain import BuildError, build
+from faasm_client.toolchain import BuildError, build
 
 pytestmark = pytest.mark.slow
 

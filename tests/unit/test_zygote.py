@@ -18,7 +18,7 @@ from faasm.runtime.zygote import PAGE
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState
 from faasm.storage import open_storage
-from faasm.toolchain import build
+from faasm_client.toolchain import build
 
 pytestmark = pytest.mark.slow
 

@@ -4,7 +4,7 @@
  * As in Faasm, it brings in the whole function API (<faasm/core.h>, itself
  * over the raw host imports in <faasm/host_interface.h>). Build with
  *
- *     python -m faasm.toolchain func.c -o func.wasm
+ *     python -m faasm_client.toolchain func.c -o func.wasm
  *
  * which compiles to wasm32-wasi with this directory on the include path.
  */

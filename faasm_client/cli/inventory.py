@@ -1,12 +1,12 @@
 """``faasm ls``/``faasm rm`` and the ``ls``/``rm`` actions of ``state`` and ``file``:
-what a user keeps on the platform, and removing it (faasm/cli.py parses them)."""
+what a user keeps on the platform, and removing it (``parser.py`` parses them)."""
 
 from __future__ import annotations
 
 import sys
 
-from faasm import client as api
-from faasm.cli_commands import OK, USAGE, _client, emit_json
+from faasm_client.cli.commands import OK, USAGE, client_for, emit_json
+from faasm_client.errors import NotFound
 
 
 def _size(n: int) -> str:
@@ -37,7 +37,7 @@ def _files_table(files: list[dict]) -> None:
 
 
 def cmd_ls(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.function:
         kinds = client.describe_function(args.user, args.function)
         if args.json:
@@ -70,18 +70,18 @@ def cmd_ls(args) -> int:
 
 
 def cmd_rm(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     kinds = ["python"] if args.python else ["wasm"] if args.wasm else ["wasm", "python"]
     removed = []
     for kind in kinds:
         try:
             client.delete_function(args.user, args.function, python=kind == "python")
             removed.append(kind)
-        except api.NotFound:
+        except NotFound:
             if len(kinds) == 1:
                 raise
     if not removed:
-        raise api.NotFound(f"Function {args.user}/{args.function} not found", 404)
+        raise NotFound(f"Function {args.user}/{args.function} not found", 404)
     if args.json:
         emit_json({"user": args.user, "function": args.function, "removed": removed})
     else:
@@ -90,7 +90,7 @@ def cmd_rm(args) -> int:
 
 
 def cmd_state_ls(args) -> int:
-    keys = _client(args).list_state(args.user)
+    keys = client_for(args).list_state(args.user)
     if args.json:
         emit_json({"user": args.user, "keys": keys})
     else:
@@ -99,7 +99,7 @@ def cmd_state_ls(args) -> int:
 
 
 def cmd_state_rm(args) -> int:
-    answer = _client(args).delete_state(args.user, args.key)
+    answer = client_for(args).delete_state(args.user, args.key)
     if args.json:
         emit_json({"user": args.user, "key": args.key, "removed": True})
     else:
@@ -108,7 +108,7 @@ def cmd_state_rm(args) -> int:
 
 
 def cmd_file_ls(args) -> int:
-    listing = _client(args).list_files(args.prefix or "")
+    listing = client_for(args).list_files(args.prefix or "")
     if args.json:
         emit_json(listing)
         return OK
@@ -122,8 +122,8 @@ def cmd_file_rm(args) -> int:
     code = OK
     for path in args.paths:
         try:
-            answer = _client(args).delete_file(path)
-        except api.NotFound as exc:
+            answer = client_for(args).delete_file(path)
+        except NotFound as exc:
             print(f"faasm: {exc.reason}", file=sys.stderr)
             code = USAGE
             continue

@@ -1,30 +1,16 @@
-"""The ``faasm`` command line: the platform's HTTP API (and its set-up) from a shell.
+"""The ``faasm`` command line's parser: every subcommand, its arguments and its help.
 
-This module parses the command line and maps errors to exit codes; what each
-subcommand does is in ``faasm/cli_commands.py``, and every platform request
-goes through :class:`faasm.client.Client`. Exit codes: 0 success, 1 the
-function (or build) failed, 2 usage error (bad arguments, or a request the
-platform refused: bad name, unknown function, missing key), 3 the platform is
-unreachable (nothing answers, or its Redis/broker is down).
+The subcommands come in groups, one function each (functions, calls, state
+and shared files, authoring, the platform); what each does is in
+``commands.py``, ``inventory.py`` and ``ops.py``.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import textwrap
 
-from faasm import cli_commands as commands
-from faasm import cli_inventory as inventory
-from faasm import cli_ops as ops
-from faasm import client as api
-from faasm.cli_commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
-
-TOKEN_HINT = ("the platform has FAASM_AUTH on: pass --token TOKEN or set FAASM_TOKEN (an "
-              "operator issues one with `faasm token create USER`)")
-UNAVAILABLE_HINT = ("the API answers but Redis or the broker behind it does not: is the "
-                    "`redis` process of `make run` up, and FAASM_REDIS_URL right?")
+from faasm_client.cli import commands, inventory, ops
 
 EPILOG = """\
 exit codes: 0 success, 1 the function failed, 2 usage error (bad arguments, or a
@@ -98,11 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
                                   "platform.", 79),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _function_commands(sub)
+    _call_commands(sub)
+    _data_commands(sub)
+    _author_commands(sub)
+    _platform_commands(sub)
+    return parser
 
-    _add(sub, "up", commands.cmd_up, "start the platform: every Procfile process (as `make run`)",
-         epilog="Ctrl-C stops every process. Scale workers with FAASM_WORKER_CONCURRENCY, "
-                "or run `python -m deploy.run -c worker=N`; see docs/OPERATING.md.")
 
+def _function_commands(sub) -> None:
+    """upload, upload-py, download, ls, rm."""
     p = _add(sub, "upload", commands.cmd_upload, "upload a wasm function",
              epilog="example: faasm upload demo hello hello.wasm")
     _names(p)
@@ -138,6 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--wasm", action="store_true", help="only the wasm function")
     which.add_argument("--python", action="store_true", help="only the Python function")
 
+
+def _call_commands(sub) -> None:
+    """invoke, graph, status, logs, cancel."""
     p = _add(sub, "invoke", commands.cmd_invoke, "call a function",
              description="Call a function. Sync by default: prints the output followed "
                          "by the call's captured stdout. --async prints the call ID; with "
@@ -184,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "  faasm status 7 --wait")
     p.add_argument("call_id", type=_call_id, help="the ID an async call printed")
     p.add_argument("--wait", action="store_true",
-                     help="wait for the call to end (live status), then print its output")
+                   help="wait for the call to end (live status), then print its output")
     p.add_argument("--wait-timeout", type=_seconds, metavar="SECONDS",
                    help="with --wait: give up after this long")
     _output(p, "output (with --wait)")
@@ -212,84 +206,56 @@ def build_parser() -> argparse.ArgumentParser:
              epilog="examples:\n  faasm cancel 7")
     p.add_argument("call_id", type=_call_id, help="the ID of any call of the request")
 
+
+def _action(actions, name: str, help: str, epilog: str, func=None) -> argparse.ArgumentParser:
+    """An action of ``state`` or ``file`` (get, put, ls, rm), with the platform options."""
+    parser = actions.add_parser(name, help=help, epilog=epilog,
+                                parents=[_connection_options(defaults=False)],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    if func is not None:
+        parser.set_defaults(func=func)
+    return parser
+
+
+def _data_commands(sub) -> None:
+    """state get/put/ls/rm, file get/put/ls/rm."""
     p = _add(sub, "state", commands.cmd_state, "read or write a global state value")
     state = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = state.add_parser("get", help="print a state value",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm state get demo counter")
+    q = _action(state, "get", "print a state value", "example: faasm state get demo counter")
     _names(q, "key")
     _output(q, "value")
-    q = state.add_parser("put", help="set a state value",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="examples:\n  faasm state put demo greeting hello\n"
-                                "  faasm state put demo blob -f blob.bin",
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    q = _action(state, "put", "set a state value", "examples:\n  faasm state put demo greeting "
+                "hello\n  faasm state put demo blob -f blob.bin")
     _names(q, "key")
     _put_data(q, "value")
-    q = state.add_parser("ls", help="list a user's state keys and their sizes",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm state ls demo")
+    q = _action(state, "ls", "list a user's state keys and their sizes",
+                "example: faasm state ls demo", inventory.cmd_state_ls)
     q.add_argument("user", help="the user whose keys to list")
-    q.set_defaults(func=inventory.cmd_state_ls)
-    q = state.add_parser("rm", help="remove a state value",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm state rm demo counter")
+    q = _action(state, "rm", "remove a state value", "example: faasm state rm demo counter",
+                inventory.cmd_state_rm)
     _names(q, "key")
-    q.set_defaults(func=inventory.cmd_state_rm)
 
     p = _add(sub, "file", commands.cmd_file, "read or write a shared file (faasm://<path>)")
     files = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = files.add_parser("get", help="print a shared file",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm file get dir/data.txt -o data.txt")
+    q = _action(files, "get", "print a shared file",
+                "example: faasm file get dir/data.txt -o data.txt")
     q.add_argument("path", help="path under the shared root")
     _output(q, "file")
-    q = files.add_parser("put", help="store a shared file",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm file put dir/data.txt -f data.txt")
+    q = _action(files, "put", "store a shared file",
+                "example: faasm file put dir/data.txt -f data.txt")
     q.add_argument("path", help="path under the shared root")
     _put_data(q, "file's content")
-    q = files.add_parser("ls", help="list shared files under a directory",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm file ls demo")
+    q = _action(files, "ls", "list shared files under a directory", "example: faasm file ls demo",
+                inventory.cmd_file_ls)
     q.add_argument("prefix", nargs="?", help="a directory under the shared root (default: "
                    "every file, or your own with FAASM_AUTH on)")
-    q.set_defaults(func=inventory.cmd_file_ls)
-    q = files.add_parser("rm", help="remove shared files",
-                         parents=[_connection_options(defaults=False)],
-                         epilog="example: faasm file rm demo/data.txt")
+    q = _action(files, "rm", "remove shared files", "example: faasm file rm demo/data.txt",
+                inventory.cmd_file_rm)
     q.add_argument("paths", nargs="+", metavar="path", help="path under the shared root")
-    q.set_defaults(func=inventory.cmd_file_rm)
 
-    p = _add(sub, "token", commands.cmd_token,
-             "manage per-user bearer tokens (an operator's command: talks to Redis)",
-             connects=False,
-             description="Create, list and revoke the bearer tokens a platform with "
-                         "FAASM_AUTH on checks. Talks to the platform's Redis directly "
-                         "(FAASM_REDIS_URL, FAASM_KEY_PREFIX), not to its APIs. See "
-                         "docs/AUTH.md.",
-             epilog="examples:\n  TOKEN=$(faasm token create alice)\n"
-                    "  faasm token list alice\n  faasm token revoke 3f9c2a7e1b0d4c85\n"
-                    "  faasm token revoke --user alice")
-    tokens = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    q = tokens.add_parser("create", help="issue a token for USER and print it (shown once)")
-    q.add_argument("user", help="the user the token acts for")
-    q = tokens.add_parser("list", help="list tokens (id, user, created), never their secrets")
-    q.add_argument("user", nargs="?", help="only this user's tokens")
-    q = tokens.add_parser("revoke", help="revoke tokens by id (or whole token), or a user's")
-    q.add_argument("ids", nargs="*", metavar="ID", help="token id as `list` shows it, or "
-                   "the whole token")
-    q.add_argument("--user", help="revoke every token of this user")
-    for q in tokens.choices.values():
-        q.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
-    _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
-    _add(sub, "config", ops.cmd_config, "show the settings in force here, and where the "
-         "CLI points", description="Print every FAASM_* setting as this machine's "
-         "processes would read it (values in effect, secrets only as <set>), and the URLs "
-         "and token the CLI uses.", epilog="examples:\n  faasm config\n  faasm config --json")
-
+def _author_commands(sub) -> None:
+    """new, deploy, build: writing a function and getting it onto the platform."""
     p = _add(sub, "new", ops.cmd_new, "make a function skeleton to build and upload",
              description="Write NAME/NAME.c (or NAME.py) greeting its input, and "
                          "NAME/faasm.json, which `faasm deploy` reads.",
@@ -310,30 +276,72 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("path", help="a `faasm new` directory, or a source/.wasm file")
     p.add_argument("--function", help="the function name (default: from PATH)")
 
-    p = _add(sub, "completion", ops.cmd_completion, "print a shell completion script",
-             connects=False, description="Print a completion script for bash or zsh.",
-             epilog='examples:\n  eval "$(faasm completion bash)"    # in ~/.bashrc\n'
-                    '  eval "$(faasm completion zsh)"     # in ~/.zshrc')
-    p.add_argument("shell", choices=["bash", "zsh"], nargs="?", default="bash")
+    p = _add(sub, "build", commands.cmd_build,
+             "compile C/C++ functions to wasm (faasm_client.toolchain)",
+             connects=False, add_help=False, prefix_chars="\0",
+             description="faasm build SOURCE... [-o OUT] [-O LEVEL] [--cxx] [compiler "
+                         "args]; `faasm build --help` shows the toolchain's options.")
+    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
 
+
+#: Said by the commands that run the platform's own code on this machine.
+NEEDS_PLATFORM = ("It runs the platform's own code here, so it needs the full install "
+                  "(`make setup`: Redis, Celery, wasmtime), which the other commands do not.")
+
+
+def _platform_commands(sub) -> None:
+    """up, ping, doctor, config, flush, token, completion, bench."""
+    _add(sub, "up", commands.cmd_up,
+         "start the platform: every Procfile process (as `make run`; full install)",
+         description="Start the platform: every Procfile process, as `make run` does. "
+                     + NEEDS_PLATFORM,
+         epilog="Ctrl-C stops every process. Scale workers with FAASM_WORKER_CONCURRENCY, "
+                "or run `python -m deploy.run -c worker=N`; see docs/OPERATING.md.")
+    _add(sub, "ping", commands.cmd_ping, "check that both APIs answer")
     _add(sub, "doctor", ops.cmd_doctor, "check the platform: APIs, Redis, broker, workers, "
          "queues", description="Check everything a call needs, with a hint for each "
          "problem: both APIs answer, Redis and the broker answer (GET /health), some worker "
          "consumes each queue, and how many calls wait. Exit 0 if all is well, 1 if "
          "something is wrong, 3 if the platform is unreachable.",
          epilog="example: faasm doctor")
+    _add(sub, "config", ops.cmd_config, "show the settings in force here, and where the "
+         "CLI points", description="Print every FAASM_* setting as this machine's "
+         "processes would read it (values in effect, secrets only as <set>), and the URLs "
+         "and token the CLI uses.", epilog="examples:\n  faasm config\n  faasm config --json")
+    _add(sub, "flush", commands.cmd_flush, "drop every worker's cached modules and files")
 
-    p = _add(sub, "build", commands.cmd_build, "compile C/C++ functions to wasm (faasm.toolchain)",
-             connects=False, add_help=False, prefix_chars="\0",
-             description="faasm build SOURCE... [-o OUT] [-O LEVEL] [--cxx] [compiler "
-                         "args]; `faasm build --help` shows the toolchain's options.")
-    p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    p = _add(sub, "token", commands.cmd_token,
+             "manage per-user bearer tokens (an operator's command: talks to Redis)",
+             connects=False,
+             description="Create, list and revoke the bearer tokens a platform with "
+                         "FAASM_AUTH on checks. Talks to the platform's Redis directly "
+                         "(FAASM_REDIS_URL, FAASM_KEY_PREFIX), not to its APIs, so it needs "
+                         "the full install (`make setup`). See docs/AUTH.md.",
+             epilog="examples:\n  TOKEN=$(faasm token create alice)\n"
+                    "  faasm token list alice\n  faasm token revoke 3f9c2a7e1b0d4c85\n"
+                    "  faasm token revoke --user alice")
+    tokens = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    q = tokens.add_parser("create", help="issue a token for USER and print it (shown once)")
+    q.add_argument("user", help="the user the token acts for")
+    q = tokens.add_parser("list", help="list tokens (id, user, created), never their secrets")
+    q.add_argument("user", nargs="?", help="only this user's tokens")
+    q = tokens.add_parser("revoke", help="revoke tokens by id (or whole token), or a user's")
+    q.add_argument("ids", nargs="*", metavar="ID", help="token id as `list` shows it, or "
+                   "the whole token")
+    q.add_argument("--user", help="revoke every token of this user")
+    for q in tokens.choices.values():
+        q.add_argument("--json", action="store_true", help="print the answer as JSON")
 
-    p = _add(sub, "bench", commands.cmd_bench, "run the benchmarks (`python -m bench`)",
-             description="Run the benchmarks: starts its own private platform and prints "
-                         "sync invoke latency against the architecture's floor. Takes a "
-                         "few minutes and both CPUs.")
-    return parser
+    p = _add(sub, "completion", ops.cmd_completion, "print a shell completion script",
+             connects=False, description="Print a completion script for bash or zsh.",
+             epilog='examples:\n  eval "$(faasm completion bash)"    # in ~/.bashrc\n'
+                    '  eval "$(faasm completion zsh)"     # in ~/.zshrc')
+    p.add_argument("shell", choices=["bash", "zsh"], nargs="?", default="bash")
+
+    _add(sub, "bench", commands.cmd_bench, "run the benchmarks (`python -m bench`; full install)",
+         description="Run the benchmarks: starts its own private platform and prints "
+                     "sync invoke latency against the architecture's floor. Takes a "
+                     "few minutes and both CPUs. " + NEEDS_PLATFORM)
 
 
 def _seconds(text: str) -> float:
@@ -356,39 +364,3 @@ def _call_id(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise argparse.ArgumentTypeError(f"not a call ID (a positive integer): {text!r}")
     return int(text)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except api.CallFailed as exc:
-        print(f"FAILED: {exc.reason}", file=sys.stderr)
-        return FAILED
-    except api.Unreachable as exc:
-        print(f"faasm: {exc.reason}\nhint: {HINT}", file=sys.stderr)
-        return UNREACHABLE
-    except api.Unavailable as exc:
-        print(f"faasm: {exc.reason} (HTTP 503)\nhint: {UNAVAILABLE_HINT}", file=sys.stderr)
-        return UNREACHABLE
-    except api.ServerError as exc:
-        print(f"faasm: the platform failed: {exc.reason} (HTTP {exc.status})", file=sys.stderr)
-        return FAILED
-    except api.ClientError as exc:
-        print(f"faasm: {exc.reason} (HTTP {exc.status})", file=sys.stderr)
-        if isinstance(exc, api.Unauthorized):
-            print(f"hint: {TOKEN_HINT}", file=sys.stderr)
-        return USAGE
-    except UsageError as exc:
-        parser.exit(USAGE, f"faasm: {exc}\n")
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        # Output piped into `head` and the like: not an error worth a traceback.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return OK
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,19 +1,25 @@
-"""What each ``faasm`` subcommand does (faasm/cli.py parses the command line).
+"""What each ``faasm`` subcommand does (``parser.py`` parses the command line).
 
 Each ``cmd_*`` takes the parsed arguments and returns the exit code; errors
-of the client propagate to :func:`faasm.cli.main`, which maps them to exit
-codes in one place.
+of the client propagate to :func:`faasm_client.cli.main`, which maps them to
+exit codes in one place. Commands that act on the platform itself, not
+through its APIs (``token``: Redis; ``up``: the process supervisor), import
+what they need when they run, so the rest of the CLI loads HTTP only.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import sys
 from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
-from faasm import client as api
-from faasm.progress import BytesProgress, StatusLine
+from faasm.progress import BytesProgress, StatusLine, human_bytes
+from faasm_client.errors import CallFailed, WaitTimeout
+from faasm_client.http import Client
+from faasm_client.reports import CallReport
 
 OK, FAILED, USAGE, UNREACHABLE = 0, 1, 2, 3
 HINT = "is the platform running? Start it with `make run` (or `faasm up`), or point " \
@@ -43,8 +49,6 @@ def _write(data: bytes, path: str | None = None) -> None:
 
 def emit_json(data) -> None:
     """``--json``: one JSON document on stdout."""
-    import json
-
     print(json.dumps(data, indent=2), flush=True)
 
 
@@ -53,8 +57,6 @@ def _data_json(data: bytes) -> dict:
     try:
         return {"data": data.decode("utf-8"), "encoding": "utf-8"}
     except UnicodeDecodeError:
-        import base64
-
         return {"data": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
 
 
@@ -99,8 +101,9 @@ def _send(args, what: str, name: str, send) -> None:
         print(answer.strip())
 
 
-def _client(args) -> api.Client:
-    return api.Client(args.upload_url, args.invoke_url, token=args.token)
+def client_for(args) -> Client:
+    """The client the command line's --upload-url/--invoke-url/--token describe."""
+    return Client(args.upload_url, args.invoke_url, token=args.token)
 
 
 def cmd_upload(args) -> int:
@@ -109,20 +112,20 @@ def cmd_upload(args) -> int:
         raise UsageError(f"{args.file} is source code: build it first with "
                          f"`faasm build {args.file} -o {wasm.with_suffix('.wasm').name}`")
     _send(args, "function", f"{args.user}/{args.function}",
-          lambda progress: _client(args).upload(args.user, args.function, wasm, progress))
+          lambda progress: client_for(args).upload(args.user, args.function, wasm, progress))
     return OK
 
 
 def cmd_upload_py(args) -> int:
     source = _source(args.file, "Python file")
     _send(args, "Python function", f"{args.user}/{args.function}",
-          lambda progress: _client(args).upload_python(args.user, args.function, source,
+          lambda progress: client_for(args).upload_python(args.user, args.function, source,
                                                        progress))
     return OK
 
 
 def cmd_download(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.python:
         data = client.download_python(args.user, args.function)
     else:
@@ -131,20 +134,20 @@ def cmd_download(args) -> int:
     return OK
 
 
-def _poll(args, client: api.Client, call_id: int) -> int:
+def _poll(args, client: Client, call_id: int) -> int:
     """Wait for the call with a live status line; its output (or reason) at the end."""
     with StatusLine(f"call {call_id}: RUNNING", enabled=not args.quiet) as line:
-        def on_poll(report: api.CallReport, elapsed: float) -> None:
+        def on_poll(report: CallReport, elapsed: float) -> None:
             if not report.done:  # the end gets its own line below
                 line.update(f"call {call_id}: {report.status}")
 
         try:
             report = client.wait(call_id, timeout=args.wait_timeout, on_poll=on_poll)
-        except api.CallFailed as exc:
+        except CallFailed as exc:
             line.finish(f"call {call_id}: FAILED after {line.elapsed:.1f} s")
             _stderr(f"FAILED: {exc.reason}")
             return FAILED
-        except (api.WaitTimeout, KeyboardInterrupt) as exc:
+        except (WaitTimeout, KeyboardInterrupt) as exc:
             line.stop()
             _stderr(f"faasm: call {call_id} still RUNNING after {line.elapsed:.1f} s; "
                     f"see `faasm status {call_id}`")
@@ -158,7 +161,7 @@ def _poll(args, client: api.Client, call_id: int) -> int:
     return OK
 
 
-def _batch(args, client: api.Client, data: bytes) -> int:
+def _batch(args, client: Client, data: bytes) -> int:
     """``invoke --batch N`` / ``--inputs FILE``: one request, then each output in order."""
     if args.inputs is not None:
         source = _source(args.inputs, "inputs file")
@@ -181,8 +184,6 @@ def _batch(args, client: api.Client, data: bytes) -> int:
         line.finish(f"batch {app_id}: {total - len(failed)} of {total} calls succeeded "
                     f"in {line.elapsed:.1f} s")
     if getattr(args, "json", False):
-        import json
-
         print(json.dumps({"app": app_id, "calls": [
             {"id": r.id, "status": r.status, "output": r.output.decode("utf-8", "replace"),
              "error": r.error, "worker": r.worker} for r in reports]}, indent=2))
@@ -194,7 +195,7 @@ def _batch(args, client: api.Client, data: bytes) -> int:
 
 
 def cmd_invoke(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.inputs is not None and args.input_file is not None:
         raise UsageError("--inputs is the batch's inputs: give --input-file or --inputs, "
                          "not both")
@@ -218,7 +219,7 @@ def cmd_invoke(args) -> int:
 
 
 def cmd_status(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.wait:
         return _poll(args, client, args.call_id)
     if args.json:
@@ -231,10 +232,8 @@ def cmd_status(args) -> int:
 
 
 def cmd_graph(args) -> int:
-    answer = _client(args).graph(args.call_id)
+    answer = client_for(args).graph(args.call_id)
     if args.json:
-        import json
-
         print(json.dumps(answer, indent=2))
         return OK
     for line in draw_graph(answer["root"]):
@@ -244,8 +243,6 @@ def cmd_graph(args) -> int:
 
 def draw_graph(node: dict, prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
     """The tree of calls as text lines, one call per line, children indented."""
-    from faasm.progress import human_bytes
-
     took = f"{node['duration'] * 1000:.1f} ms" if node.get("duration") is not None else "-"
     kind = " (python)" if node.get("python") else ""
     where = f" on {node['worker']}" if node.get("worker") else ""
@@ -262,7 +259,7 @@ def draw_graph(node: dict, prefix: str = "", last: bool = True, top: bool = True
 
 
 def cmd_cancel(args) -> int:
-    answer = _client(args).cancel(args.call_id)
+    answer = client_for(args).cancel(args.call_id)
     if args.json:
         emit_json(answer)
         return OK
@@ -272,7 +269,7 @@ def cmd_cancel(args) -> int:
 
 
 def cmd_state(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.action == "get":
         _out(args, client.get_state(args.user, args.key), args.output, user=args.user,
              key=args.key)
@@ -284,7 +281,7 @@ def cmd_state(args) -> int:
 
 
 def cmd_file(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     if args.action == "get":
         _out(args, client.get_file(args.path), args.output, path=args.path)
     else:
@@ -295,15 +292,13 @@ def cmd_file(args) -> int:
 
 
 def cmd_flush(args) -> int:
-    flushed = _client(args).flush()
+    flushed = client_for(args).flush()
     emit_json({"flushed": flushed}) if args.json else print(f"Flushed {flushed} workers")
     return OK
 
 
 def _revoked(args, info) -> None:
     if args.json:  # one JSON object a line: several tokens may be revoked
-        import json
-
         print(json.dumps({"revoked": info.id, "user": info.user}))
     else:
         print(f"revoked {info.id} (user {info.user})")
@@ -366,7 +361,7 @@ def cmd_token(args) -> int:
 
 
 def cmd_ping(args) -> int:
-    client = _client(args)
+    client = client_for(args)
     times = client.ping()
     if args.json:
         emit_json({name: {"url": url, "ms": round(times[name] * 1000, 1)} for name, url in
@@ -414,7 +409,7 @@ def cmd_up(args) -> int:
 def cmd_build(args) -> int:
     import io
 
-    from faasm import toolchain
+    from faasm_client import toolchain
 
     if "--json" in args.rest:  # the toolchain's own parser does not know it
         rest = [arg for arg in args.rest if arg != "--json"]

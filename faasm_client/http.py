@@ -1,6 +1,6 @@
-"""A Python client of the platform's HTTP API: the upload API and the invoke API.
+"""The platform's HTTP API from Python: the upload API and the invoke API.
 
-    from faasm.client import Client
+    from faasm_client import Client
 
     client = Client()                        # 127.0.0.1 and the configured ports
     client.upload("demo", "hello", Path("hello.wasm"))
@@ -11,28 +11,28 @@
     call_id = client.invoke_async("demo", "hello")
     client.wait(call_id).output              # polls GET /status/{id} with backoff
 
-Every error is a :class:`ClientError` carrying the HTTP status and the
-server's one-line reason; :class:`CallFailed` when the function failed,
-:class:`Unreachable` when nothing answers at the API's address. The client
-classes also derive from the matching core errors (``faasm.errors.NotFound``
-...), so one ``except`` catches a failure wherever it was raised.
+A failed request raises a :class:`~faasm_client.errors.ClientError` (see
+``faasm_client/errors.py``).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import PurePath
 from typing import BinaryIO
 
 import requests
 
 from faasm import errors
+from faasm_client.errors import (CallFailed, ClientError, ServerError, WaitTimeout, error_for,
+                                  unreachable)
+from faasm_client.reports import CallReport, batch_report
 
 #: Bytes to send: bytes as they are, str as UTF-8 text, a Path's file, or an open binary file.
 Data = bytes | str | PurePath | BinaryIO
@@ -54,148 +54,16 @@ HEADER_STDOUT, HEADER_STDOUT_LENGTH = "X-Faasm-Stdout", "X-Faasm-Stdout-Length"
 HEADER_FLUSHED = "X-Faasm-Flushed"
 
 
-class ClientError(errors.FaasmError):
-    """A request failed; ``status`` is the HTTP status (None if no answer came)."""
-
-    def __init__(self, reason: str, status: int | None = None, url: str = ""):
-        super().__init__(reason)
-        self.status = status
-        self.url = url
-
-
-class BadRequest(ClientError, errors.BadRequest):
-    """400: a bad name, path, body or field."""
-
-
-class NotFound(ClientError, errors.NotFound):
-    """404: no such function, state value, shared file or call."""
-
-
-class Expired(ClientError, errors.Expired):
-    """410: the call's record passed the platform's result retention."""
-
-
-class TooLarge(ClientError, errors.TooLarge):
-    """413: the body is over the platform's upload limit."""
-
-
-class Unauthorized(ClientError, errors.Unauthorized):
-    """401: the platform has FAASM_AUTH on and the request had no valid token."""
-
-
-class Forbidden(ClientError, errors.Forbidden):
-    """403: the token's user may not touch that (another user's namespace, a flush)."""
-
-
-class Unavailable(ClientError, errors.Unavailable):
-    """503: the API answers, but Redis or the broker behind it does not."""
-
-
-class ServerError(ClientError):
-    """Any other 5xx: a bug or a crash on the platform's side."""
-
-
-class CallFailed(ClientError, errors.CallFailed):
-    """The function failed (trap, non-zero exit, limit, timeout); ``reason`` says how."""
-
-    def __init__(self, reason: str, status: int | None = 500, url: str = "",
-                 call_id: int | None = None):
-        super().__init__(reason, status, url)
-        self.call_id = call_id
-
-
-class Unreachable(ClientError):
-    """Nothing answered at the API's address (connection refused, timed out)."""
-
-
-class WaitTimeout(ClientError, TimeoutError):
-    """:meth:`Client.wait` gave up before the call ended (the call goes on)."""
-
-
-#: The client's error for each status, from the status each platform error is answered with.
-_STATUS_ERRORS = {cls.status: cls for cls in (BadRequest, Unauthorized, Forbidden, NotFound,
-                                              Expired, TooLarge, Unavailable)}
-
-
-def error_for(response: requests.Response) -> ClientError:
+def _error(response: requests.Response) -> ClientError:
     """The typed error for a failed answer, with the server's one-line reason."""
     text = response.content.decode("utf-8", "replace").strip()
     reason = errors.first_line(text, response.reason or f"HTTP {response.status_code}")
-    if response.status_code == 500 and reason.startswith("FAILED: "):
-        return CallFailed(reason[len("FAILED: "):], 500, response.url)
-    cls = _STATUS_ERRORS.get(response.status_code)
-    if cls is None:
-        cls = ServerError if response.status_code >= 500 else ClientError
-    return cls(reason, response.status_code, response.url)
+    return error_for(response.status_code, reason, response.url)
 
 
 def _header_text(value: str) -> str | bytes:
     """A header value as UTF-8 (requests would send a str as latin-1)."""
     return value if value.isascii() else value.encode("utf-8")
-
-
-def _unreachable(url: str, exc: requests.RequestException) -> Unreachable:
-    """A short reason (requests' own messages run to several lines of repr)."""
-    found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
-    if found:
-        detail = found.group(1).strip()
-    elif isinstance(exc, requests.Timeout):
-        detail = "timed out"
-    else:
-        detail = type(exc).__name__
-    base = re.match(r"https?://[^/]+", url)
-    return Unreachable(f"cannot reach {base.group(0) if base else url}: {detail}", None, url)
-
-
-@dataclass
-class CallReport:
-    """A call's status as ``GET /status/{id}`` tells it."""
-
-    id: int
-    status: str  # QUEUED, RUNNING, SUCCESS or FAILED
-    output: bytes = b""
-    stdout: bytes = b""
-    stderr: bytes = b""
-    error: str | None = None
-    timings: dict = field(default_factory=dict)
-    worker: str | None = None
-    user: str | None = None
-    function: str | None = None
-    submitted: str | None = None
-    finished: str | None = None
-
-    @property
-    def done(self) -> bool:
-        return self.status in ("SUCCESS", "FAILED")
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "SUCCESS"
-
-    @classmethod
-    def from_json(cls, data: dict) -> CallReport:
-        def decoded(name: str) -> bytes:
-            text = data.get(name) or ""
-            if data.get(f"{name}_encoding") == "base64":
-                return base64.b64decode(text)
-            return text.encode("utf-8", "surrogatepass")
-
-        return cls(id=int(data["id"]), status=data["status"], output=decoded("output"),
-                   stdout=decoded("stdout"), stderr=decoded("stderr"), error=data.get("error"),
-                   timings=data.get("timings") or {}, worker=data.get("worker"),
-                   user=data.get("user"), function=data.get("function"),
-                   submitted=data.get("submitted"), finished=data.get("finished"))
-
-
-def _batch_report(result: dict) -> CallReport:
-    """A planner message result as a CallReport (faabric's returnValue: 0 or not)."""
-    failed = bool(result.get("returnValue"))
-    output = (result.get("output_data") or "").encode("utf-8")
-    return CallReport(id=int(result.get("id") or 0), status="FAILED" if failed else "SUCCESS",
-                      output=b"" if failed else output,
-                      error=output.decode("utf-8") if failed else None,
-                      worker=result.get("executedHost"), user=result.get("user"),
-                      function=result.get("function"))
 
 
 def default_urls() -> tuple[str, str]:
@@ -249,6 +117,11 @@ class Client:
 
     ``token`` (default: ``FAASM_TOKEN``) is sent as ``Authorization: Bearer``
     on every request, for a platform with FAASM_AUTH on; "" sends none.
+
+    The upload API keeps functions, state values and shared files (``upload``,
+    ``put_state``, ``put_file``, their ``list_*``/``delete_*``); the invoke API
+    runs calls (``call``, ``invoke_async``, ``wait``, ``invoke_batch``,
+    ``graph``, ``logs``) and answers on the platform (``health``, ``ping``).
     """
 
     def __init__(self, upload_url: str | None = None, invoke_url: str | None = None, *,
@@ -267,8 +140,6 @@ class Client:
             token = get_settings().token
         self.token = token.strip()  # a token read from a file keeps its newline
 
-    # -- transport --------------------------------------------------------
-
     def _request(self, method: str, url: str, *, timeout: float | None | object = _DEFAULT,
                  allow: tuple[int, ...] = (), **kwargs) -> requests.Response:
         read = self.timeout if timeout is _DEFAULT else timeout
@@ -279,9 +150,9 @@ class Client:
             response = self.session.request(method, url, timeout=(CONNECT_TIMEOUT, read),
                                             **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _unreachable(url, exc) from None
+            raise unreachable(url, exc) from None
         if response.status_code >= 400 and response.status_code not in allow:
-            raise error_for(response)
+            raise _error(response)
         return response
 
     def _put(self, url: str, data: Data, progress: Progress | None = None,
@@ -311,8 +182,6 @@ class Client:
     def _invoke(self, body: dict, timeout: float | None | object = _DEFAULT
                 ) -> requests.Response:
         return self._request("POST", self.invoke_url + "/", json=body, timeout=timeout)
-
-    # -- functions, state, shared files (upload API) ----------------------
 
     def upload(self, user: str, function: str, wasm: Data,
                progress: Progress | None = None) -> str:
@@ -349,8 +218,6 @@ class Client:
         """The shared file at ``path``."""
         return self._get(f"{self.upload_url}/file", progress, {"FilePath": _header_text(path)})
 
-    # -- inventory and removal (upload API) --------------------------------
-
     def list_functions(self, user: str) -> list[dict]:
         """``user``'s functions: [{function, kind, size, uploaded, sha256}]."""
         return self._request("GET", f"{self.upload_url}/functions/{user}").json()["functions"]
@@ -380,8 +247,6 @@ class Client:
     def delete_file(self, path: str) -> str:
         return self._request("DELETE", f"{self.upload_url}/file",
                              headers={"FilePath": _header_text(path)}).text
-
-    # -- calls (invoke API) ------------------------------------------------
 
     @staticmethod
     def call_body(user: str, function: str, input: bytes | str = b"", *,
@@ -486,8 +351,6 @@ class Client:
             time.sleep(interval)
             interval = min(interval * POLL_FACTOR, POLL_MAX)
 
-    # -- batches (the planner API's EXECUTE_BATCH) and execution graphs ---
-
     def invoke_batch(self, user: str, function: str, inputs: list[bytes | str], *,
                      python: bool = False) -> int:
         """Start one call per input in one request; the batch's app id.
@@ -534,7 +397,7 @@ class Client:
             if on_poll is not None:
                 on_poll(len(results), elapsed)
             if status.get("finished"):
-                return [_batch_report(result) for result in results]
+                return [batch_report(result) for result in results]
             if timeout is not None and elapsed + interval > timeout:
                 raise WaitTimeout(f"batch {app_id}: {len(results)} calls ended after "
                                   f"{elapsed:.1f} s", None, self.invoke_url)
@@ -546,8 +409,6 @@ class Client:
         return self._request("GET", f"{self.invoke_url}/status/{call_id}/graph").json()
 
     def _planner(self, kind: str, payload: dict) -> dict:
-        import json
-
         body = json.dumps({"http_type": kind, "payload": json.dumps(payload)})
         response = self._request("POST", self.invoke_url + "/", data=body)
         return json.loads(response.text)

@@ -2,7 +2,7 @@
 
 One command builds an uploadable function::
 
-    python -m faasm.toolchain hello.c -o hello.wasm
+    python -m faasm_client.toolchain hello.c -o hello.wasm
 
 It runs the C/C++ compiler of the PyPI ``ziglang`` package (clang with
 wasi-libc), so nothing beyond the project's requirements is needed. The SDK
@@ -191,7 +191,7 @@ def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m faasm.toolchain SOURCE... [-o OUT] [-O2] [compiler args]``."""
+    """``python -m faasm_client.toolchain SOURCE... [-o OUT] [-O2] [compiler args]``."""
     parser = argparse.ArgumentParser(
         prog="faasm build",
         description="Compile C/C++ Faasm functions to wasm32-wasi. Arguments it does "

@@ -1,20 +1,28 @@
 """Operator and author commands: ``faasm doctor``, ``faasm logs``, ``faasm config``,
-``faasm new``, ``faasm deploy`` (faasm/cli.py parses them)."""
+``faasm new``, ``faasm deploy``, ``faasm completion`` (``parser.py`` parses them)."""
 
 from __future__ import annotations
 
+import argparse
+import base64
 import json
 import sys
+import time
+from pathlib import Path
 
-from faasm import client as api
-from faasm.cli_commands import FAILED, OK, UNREACHABLE, _client, emit_json
+from faasm.errors import BadRequest
+from faasm.names import check_name
+from faasm_client import toolchain
+from faasm_client.cli.commands import (CXX_OR_C, FAILED, OK, UNREACHABLE, UsageError,
+                                       client_for, emit_json)
+from faasm_client.errors import ClientError, Unreachable
 
 CHECK, CROSS = "ok ", "!! "
 
 
 def cmd_doctor(args) -> int:
     """Each thing the platform needs, checked from here, with what to do about each."""
-    client = _client(args)
+    client = client_for(args)
     checks: list[dict] = []
 
     def add(name: str, ok: bool, detail: str, hint: str = "") -> None:
@@ -25,14 +33,14 @@ def cmd_doctor(args) -> int:
         try:
             client._request("GET", f"{base}/ping", timeout=5.0)
             add(name, True, f"{base} answers")
-        except api.Unreachable as exc:
+        except Unreachable as exc:
             reachable = False
             add(name, False, exc.reason, "start the platform: `make run` (or `faasm up`)")
     health = None
     if reachable:
         try:
             health = client.health("invoke")
-        except api.ClientError as exc:
+        except ClientError as exc:
             add("health", False, exc.reason, "is the invoke API a faasm-py of this version?")
     if health is not None:
         for part, what in (("redis", "Redis"), ("broker", "broker")):
@@ -65,8 +73,6 @@ def cmd_doctor(args) -> int:
 
 
 def _decoded(entry: dict, name: str) -> bytes:
-    import base64
-
     text = entry.get(name) or ""
     if entry.get(f"{name}_encoding") == "base64":
         return base64.b64decode(text)
@@ -89,13 +95,9 @@ def _print_logs(entry: dict, header: bool) -> None:
 
 
 def cmd_logs(args) -> int:
-    import time
-
-    client = _client(args)
+    client = client_for(args)
     if not args.follow:
         if len(args.target) != 1 or not args.target[0].isdigit() or int(args.target[0]) < 1:
-            from faasm.cli_commands import UsageError
-
             raise UsageError("give a call ID (or USER FUNCTION with --follow)")
         entry = client.logs(int(args.target[0]))
         if args.json:
@@ -107,8 +109,6 @@ def cmd_logs(args) -> int:
                       file=sys.stderr)
         return FAILED if entry["status"] == "FAILED" else OK
     if len(args.target) != 2:
-        from faasm.cli_commands import UsageError
-
         raise UsageError("--follow takes USER FUNCTION")
     user, function = args.target
     position = "0-0" if args.all else client.function_logs(user, function, "$")["next"]
@@ -135,7 +135,7 @@ def cmd_config(args) -> int:
     """The settings this machine's processes would run with, and where the CLI points."""
     from faasm.settings import in_force
 
-    client = _client(args)
+    client = client_for(args)
     rows = in_force()
     cli = {"upload_url": client.upload_url, "invoke_url": client.invoke_url,
            "token": "<set>" if client.token else ""}
@@ -189,15 +189,10 @@ MANIFEST = "faasm.json"
 
 
 def cmd_new(args) -> int:
-    from pathlib import Path
-
-    from faasm.cli_commands import UsageError
-    from faasm.names import check_name
-
     try:
         check_name(args.name, "function")
-    except Exception as exc:
-        raise UsageError(str(exc)) from None
+    except BadRequest as exc:
+        raise UsageError(exc.reason) from None
     target = Path(args.dir or args.name)
     if target.exists() and any(target.iterdir()):
         raise UsageError(f"{target} exists and is not empty")
@@ -219,10 +214,6 @@ def cmd_new(args) -> int:
 def _deploy_plan(path: str, function: str | None):
     """(function name, language, source file) of what ``faasm deploy`` was given: a
     directory `faasm new` made, or a .c/.cc/.cpp/.py/.wasm file."""
-    from pathlib import Path
-
-    from faasm.cli_commands import CXX_OR_C, UsageError
-
     given = Path(path)
     if given.is_dir():
         manifest = given / MANIFEST
@@ -242,10 +233,8 @@ def _deploy_plan(path: str, function: str | None):
 
 def cmd_deploy(args) -> int:
     """Build (C/C++) and upload in one step."""
-    from faasm import toolchain
-
     function, lang, source = _deploy_plan(args.path, args.function)
-    client = _client(args)
+    client = client_for(args)
     if lang == "python":
         answer = client.upload_python(args.user, function, source)
     else:
@@ -270,15 +259,13 @@ def cmd_deploy(args) -> int:
 
 def cmd_completion(args) -> int:
     """A bash (or zsh) completion script for the commands and options of this parser."""
-    from faasm.cli import build_parser
+    from faasm_client.cli.parser import build_parser  # the parser imports this module
 
     print(completion_script(build_parser(), args.shell))
     return OK
 
 
 def completion_script(parser, shell: str) -> str:
-    import argparse
-
     def options(p) -> list[str]:
         return sorted(o for a in p._actions for o in a.option_strings if o.startswith("--"))
 
