@@ -15,7 +15,6 @@ import socket
 import time
 from dataclasses import dataclass, field
 
-
 #: A run stops at this many bad answers (a broken server answers fast, for ever).
 MAX_FAILURES = 10
 _LENGTH = re.compile(rb"\r\ncontent-length:\s*(\d+)\r\n", re.IGNORECASE)
