@@ -1,14 +1,6 @@
-"""Sync invoke latency against the architecture's floor, and the worker's own cost.
-
-Prints, from one run on one machine:
-- sync invoke p50/p99 of a trivial function through the real platform;
-- the floor: a minimal Falcon endpoint under the same gunicorn settings
-  awaiting a no-op Celery task over the same Redis (bench/floor.py);
-- a bare Celery round trip from Python (send_task + get);
-- the ratio invoke/floor (goal <= 1.2x);
-- the worker's own per-call cost: fresh instance + run + captured stdout
-  (goal <= 0.2 ms median).
-Invoke and floor are measured in alternating rounds so drift hits both alike.
+"""The worker's own per-call cost: fresh instance + run + captured stdout, in process
+(goal <= 0.2 ms median). Sync invoke latency and throughput next to the
+architecture's floor are ``bench/sync_floor.py``'s.
 """
 
 from __future__ import annotations
@@ -16,20 +8,15 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import requests
-
-from bench.stats import p, row, sample, scaled
-from deploy.processes import Platform, free_port, private_redis
+from bench.stats import p, row, scaled
 from tests import wat
-
-ROUNDS, PER_ROUND = 5, 200
 
 
 def worker_cost(data_dir: Path) -> tuple[list[float], list[float]]:
     """In-process: (whole execute incl. module lookup, instance+run+stdout only)."""
     from faasm.calls import Call
-    from faasm.runtime.executor import WasmRuntime
     from faasm.runtime.compile import upload_wasm
+    from faasm.runtime.executor import WasmRuntime
     from faasm.settings import Settings
     from faasm.storage import open_storage
 
@@ -47,49 +34,8 @@ def worker_cost(data_dir: Path) -> tuple[list[float], list[float]]:
 
 
 def main() -> None:
-    with private_redis() as redis_url, tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        platform = Platform(redis_url, data, concurrency=1).start()
-        try:
-            floor_port = free_port()
-            platform.gunicorn("floor", "bench.floor:get_app()", floor_port)
-            session = requests.Session()
-            assert session.put(f"{platform.upload_url}/f/bench/hello", data=wat.HELLO).ok
-            body = {"user": "bench", "function": "hello", "input_data": "x"}
-
-            def invoke():
-                r = session.post(platform.invoke_url, json=body)
-                assert r.headers.get("X-Faasm-Status") == "SUCCESS", r.text
-
-            def floor():
-                r = session.post(f"http://127.0.0.1:{floor_port}/", json=body)
-                assert r.text == "pong", r.text
-
-            from faasm.settings import Settings
-            from workers.app import PING_TASK, SYNC_QUEUE, create_celery
-
-            # Its own app: the process's default one may have been made (by another
-            # benchmark's import) before this Redis existed.
-            app = create_celery(Settings(redis_url=redis_url))
-
-            def bare():
-                app.send_task(PING_TASK, queue=SYNC_QUEUE).get(timeout=30)
-
-            inv, flo, bar = [], [], []
-            for _ in range(scaled(ROUNDS)):
-                inv += sample(invoke, PER_ROUND)
-                flo += sample(floor, PER_ROUND)
-                bar += sample(bare, PER_ROUND)
-        finally:
-            platform.stop()
-        whole, run_only = worker_cost(data)
-
-    print("Sync invoke of a trivial function (1 worker process, sequential):")
-    print(row("invoke API (faasm-py)", inv))
-    print(row("floor: Falcon + gunicorn + no-op Celery task", flo))
-    print(row("bare Celery round trip from Python", bar))
-    print(f"  ratio invoke/floor: p50 {p(inv, .5) / p(flo, .5):.2f}x   "
-          f"p99 {p(inv, .99) / p(flo, .99):.2f}x   (goal <= 1.2x at p50)")
+    with tempfile.TemporaryDirectory() as tmp:
+        whole, run_only = worker_cost(Path(tmp))
     print("Worker's own per-call cost (in process, 1 KB input, prints a line):")
     print(row("fresh instance + run + captured stdout", run_only, "us"))
     print(row("the same plus module lookup (storage stat)", whole, "us"))

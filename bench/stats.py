@@ -8,10 +8,15 @@ import time
 from typing import Callable
 
 
+def scale() -> float:
+    """FAASM_BENCH_SCALE: how much of each sample to take (default 1; the test of
+    `faasm bench` runs a twentieth)."""
+    return float(os.environ.get("FAASM_BENCH_SCALE", "1"))
+
+
 def scaled(n: int) -> int:
-    """``n`` times FAASM_BENCH_SCALE (default 1; the test of `faasm bench` runs a
-    twentieth), at least 1."""
-    return max(1, round(n * float(os.environ.get("FAASM_BENCH_SCALE", "1"))))
+    """``n`` times :func:`scale`, at least 1."""
+    return max(1, round(n * scale()))
 
 
 def sample(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:

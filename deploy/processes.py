@@ -198,6 +198,12 @@ class Platform(Waiting):
                                   "--without-mingle", "--without-gossip",
                                   "--loglevel=INFO", *extra], **self.reader_env)
 
+    def start_flower(self, port: int, celery_app: str = "workers.app") -> subprocess.Popen:
+        """Flower as the Procfile's ``flower`` line runs it, on ``port``."""
+        return self.spawn("flower", [
+            str(BIN / "celery"), "-A", celery_app, "flower", "--address=127.0.0.1",
+            f"--port={port}", "--tasks_columns=name,uuid,state,args,received,runtime,worker"])
+
     def _api(self, name: str, port: int, **env: str) -> subprocess.Popen:
         binds = [arg for host in ("127.0.0.1", *self.bind_hosts)
                  for arg in ("-b", f"{host}:{port}")] if self.bind_hosts else []

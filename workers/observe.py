@@ -14,7 +14,7 @@ import os
 import threading
 
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import task_failure, worker_ready, worker_shutdown
+from celery.signals import task_failure, task_postrun, worker_ready, worker_shutdown
 
 from faasm.calls import Call
 from faasm.settings import get_settings
@@ -92,9 +92,15 @@ class _Observer:
             self.pid = os.getpid()
 
     def started(self, call: Call) -> None:
-        """Mark the call taken (faasm.records.started_key): QUEUED becomes RUNNING."""
-        from faasm.records import started_key
+        """Mark the call taken (faasm.records.started_key): QUEUED becomes RUNNING.
 
+        Over the Redis broker the worker's main process marked it already, with the
+        broker's record of the message taken (workers/transport.py)."""
+        from faasm.records import started_key
+        from workers.app import REDIS_TRANSPORT, app
+
+        if app.conf.broker_transport == REDIS_TRANSPORT:
+            return
         try:
             self._ready()
             settings = get_settings()
@@ -105,16 +111,51 @@ class _Observer:
                            exc_info=get_settings().debug)
 
     def finished(self, call: Call, outcome: str, seconds: float, stdout: bytes = b"",
-                 stderr: bytes = b"", reason: str | None = None) -> None:
+                 stderr: bytes = b"", reason: str | None = None, with_result: bool = False,
+                 ) -> None:
+        """Store the call's logs and count it. ``with_result`` (in the task running
+        the call): the writes go with its result, in the round trip that stores it
+        (workers/backend.py), when the result backend is the records' Redis."""
         try:
             self._ready()
+
+            def write(pipe) -> None:
+                self.logs.add(pipe, call.id, call.user, call.function, outcome, seconds,
+                              stdout, stderr, reason)
+                self.metrics.add(pipe, call.name, outcome, seconds)
+
+            backend = _riding_backend() if with_result else None
+            if backend is not None:
+                backend.ride(str(call.id), write)
+                return
             pipe = self.client.pipeline(transaction=False)
-            self.logs.add(pipe, call.id, call.user, call.function, outcome, seconds,
-                          stdout, stderr, reason)
-            self.metrics.add(pipe, call.name, outcome, seconds)
+            write(pipe)
             pipe.execute()
         except Exception:
             logger.warning("could not store the logs and metrics of call %s", call.id,
+                           exc_info=get_settings().debug)
+
+
+def _riding_backend():
+    """This process's result backend if writes can go with its results, else None."""
+    from workers.app import app
+
+    settings = get_settings()
+    backend = app.backend
+    if hasattr(backend, "ride") and settings.result_backend == settings.redis_url:
+        return backend
+    return None
+
+
+@task_postrun.connect
+def _flush_riders(task_id=None, **_):
+    """Writes left waiting for a result that was never stored (an ignored task)."""
+    backend = _riding_backend()
+    if backend is not None and task_id:
+        try:
+            backend.flush_riders(task_id)
+        except Exception:
+            logger.warning("could not store the logs and metrics of call %s", task_id,
                            exc_info=get_settings().debug)
 
 

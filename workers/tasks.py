@@ -86,10 +86,11 @@ def call(self, **message) -> str:
     except CallFailed as exc:
         outcome = "timeout" if isinstance(exc, CallTimedOut) else "failed"
         observer.finished(parsed, outcome, time.monotonic() - started,
-                          getattr(exc, "stdout", b""), getattr(exc, "stderr", b""), exc.reason)
+                          getattr(exc, "stdout", b""), getattr(exc, "stderr", b""), exc.reason,
+                          with_result=True)
         raise
     observer.finished(parsed, "success", time.monotonic() - started, result.stdout,
-                      result.stderr)
+                      result.stderr, with_result=True)
     result.worker = f"{self.request.hostname}/{os.getpid()}"
     return result.to_message()
 

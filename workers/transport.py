@@ -9,7 +9,10 @@ Here that record is retried until Redis answers again (for up to
 usual, or given back after the visibility timeout if the worker dies too.
 Likewise, the calls a worker gives back when its connection drops are given
 back once Redis answers, rather than left for the visibility timeout.
-The Sentinel and RabbitMQ transports are left as they are.
+The record of a call's message taken also marks the call RUNNING, in the
+same round trip (``QoS._record_taken``).
+The Sentinel and RabbitMQ transports are left as they are (there the pool
+process marks a call RUNNING when it starts it, workers/observe.py).
 """
 
 from __future__ import annotations
@@ -18,6 +21,12 @@ import logging
 import time
 
 from kombu.transport import redis as kombu_redis
+from kombu.transport import virtual as kombu_virtual
+from kombu.utils.json import dumps
+
+from faasm.records import started_key
+from faasm.settings import get_settings
+from workers.app import CALL_TASK
 
 log = logging.getLogger("faasm.worker")
 
@@ -30,7 +39,7 @@ class QoS(kombu_redis.QoS):
         deadline = time.monotonic() + RECORD_RETRY_SECONDS
         while True:
             try:
-                return super().append(message, delivery_tag)
+                return self._record_taken(message, delivery_tag)
             except self.channel.connection_errors as exc:
                 if time.monotonic() > deadline:
                     log.error("call %s lost: Redis did not come back within %g s to record "
@@ -38,6 +47,24 @@ class QoS(kombu_redis.QoS):
                     raise
                 time.sleep(0.5)
 
+
+    def _record_taken(self, message, delivery_tag) -> None:
+        """kombu's record of a message taken (``QoS.append``), and for a call, in the same
+        round trip, the mark that a worker took it (faasm.records.started_key): its
+        status is then RUNNING. With one call per pool process prefetched
+        (``worker_prefetch_multiplier=1``), a call taken is a call that runs."""
+        delivery = message.delivery_info
+        with self.pipe_or_acquire() as pipe:
+            pipe.zadd(self.unacked_index_key, {delivery_tag: time.time()})
+            pipe.hset(self.unacked_key, delivery_tag,
+                      dumps([message._raw, delivery["exchange"], delivery["routing_key"]]))
+            headers = getattr(message, "headers", None) or {}
+            if headers.get("task") == CALL_TASK and headers.get("id"):
+                settings = get_settings()
+                pipe.set(started_key(settings.key_prefix, headers["id"]), b"1",
+                         ex=settings.result_retention)
+            pipe.execute()
+        kombu_virtual.QoS.append(self, message, delivery_tag)
 
     def restore_unacked(self, client=None) -> None:
         """Give back the calls this channel took and did not acknowledge.
