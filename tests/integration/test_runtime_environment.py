@@ -76,7 +76,8 @@ def test_scratch_cwd_tmp_and_etc(rt):
     cwd, here, tmp, hosts, listing, tty = r.text.split("|")
     assert (cwd, here, tmp, hosts, tty) == ("/", "cwd:in cwd", "tmp:in tmp", "hosts:ok",
                                             "tty")
-    assert set(listing.removeprefix("ls:").strip(",").split(",")) == {"here.txt", "tmp", "etc"}
+    listed = set(listing.removeprefix("ls:").strip(",").split(","))
+    assert listed == {"here.txt", "tmp", "etc", "lib"}
 
 
 def test_escapes_fail_and_nothing_reaches_the_next_call(rt):
