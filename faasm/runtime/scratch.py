@@ -154,6 +154,8 @@ class CallScratch:
             fd = nofollow.open_file(str(view.host), parts)
         except (FileNotFoundError, NotADirectoryError, nofollow.LinkRefused):
             raise NotFound(f"File {path} not found") from None
+        except OSError as exc:  # a name too long, ...
+            raise NotFound(f"File {path} not found ({exc.strerror})") from None
         with os.fdopen(fd, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             if size > limit:

@@ -14,6 +14,9 @@
  * - No child processes: waitpid(pid > 0) returns pid with a status of "exited
  *   with 0", as Faasm's runtime answers; wait and waitpid for any child
  *   (pid <= 0) fail with ECHILD.
+ *
+ * Every definition is weak: a function that defines one of these itself (as
+ * ported code often does to build for WASI) keeps its own.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -28,21 +31,22 @@ extern "C" {
 
 #define FAASM_UID 1000
 #define FAASM_GID 1000
+#define FAASM_WEAK __attribute__((weak))
 
-uid_t getuid(void) { return FAASM_UID; }
-uid_t geteuid(void) { return FAASM_UID; }
-gid_t getgid(void) { return FAASM_GID; }
-gid_t getegid(void) { return FAASM_GID; }
+FAASM_WEAK uid_t getuid(void) { return FAASM_UID; }
+FAASM_WEAK uid_t geteuid(void) { return FAASM_UID; }
+FAASM_WEAK gid_t getgid(void) { return FAASM_GID; }
+FAASM_WEAK gid_t getegid(void) { return FAASM_GID; }
 
 /* The entries of /etc/passwd (faasm/runtime/environment.py), in its order. */
-static struct passwd faasm_users[] = {
+static const struct passwd faasm_users[] = {
     { "root", "x", 0, 0, "root", "/", "/bin/false" },
     { "faasm", "x", FAASM_UID, FAASM_GID, "faasm", "/", "/bin/false" },
     { "nobody", "x", 65534, 65534, "nobody", "/nonexistent", "/bin/false" },
 };
 #define FAASM_N_USERS (sizeof(faasm_users) / sizeof(faasm_users[0]))
 
-static struct passwd* faasm_user_by_uid(uid_t uid)
+static const struct passwd* faasm_user_by_uid(uid_t uid)
 {
     for (size_t i = 0; i < FAASM_N_USERS; i++) {
         if (faasm_users[i].pw_uid == uid) {
@@ -52,7 +56,7 @@ static struct passwd* faasm_user_by_uid(uid_t uid)
     return NULL;
 }
 
-static struct passwd* faasm_user_by_name(const char* name)
+static const struct passwd* faasm_user_by_name(const char* name)
 {
     for (size_t i = 0; name != NULL && i < FAASM_N_USERS; i++) {
         if (strcmp(faasm_users[i].pw_name, name) == 0) {
@@ -62,9 +66,26 @@ static struct passwd* faasm_user_by_name(const char* name)
     return NULL;
 }
 
-struct passwd* getpwuid(uid_t uid) { return faasm_user_by_uid(uid); }
+/* As libc's, the answer is a static copy the next call overwrites. */
+static struct passwd* faasm_user_answer(const struct passwd* found)
+{
+    static struct passwd answer;
+    if (found == NULL) {
+        return NULL;
+    }
+    answer = *found;
+    return &answer;
+}
 
-struct passwd* getpwnam(const char* name) { return faasm_user_by_name(name); }
+FAASM_WEAK struct passwd* getpwuid(uid_t uid)
+{
+    return faasm_user_answer(faasm_user_by_uid(uid));
+}
+
+FAASM_WEAK struct passwd* getpwnam(const char* name)
+{
+    return faasm_user_answer(faasm_user_by_name(name));
+}
 
 /* Copies `from` into `pw`, its strings into buf; ERANGE if buf is too small. */
 static int faasm_user_copy(const struct passwd* from, struct passwd* pw, char* buf,
@@ -96,12 +117,13 @@ static int faasm_user_copy(const struct passwd* from, struct passwd* pw, char* b
     return 0;
 }
 
-int getpwuid_r(uid_t uid, struct passwd* pw, char* buf, size_t size, struct passwd** result)
+FAASM_WEAK int getpwuid_r(uid_t uid, struct passwd* pw, char* buf, size_t size,
+                          struct passwd** result)
 {
     return faasm_user_copy(faasm_user_by_uid(uid), pw, buf, size, result);
 }
 
-int getpwnam_r(const char* name, struct passwd* pw, char* buf, size_t size,
+FAASM_WEAK int getpwnam_r(const char* name, struct passwd* pw, char* buf, size_t size,
                struct passwd** result)
 {
     return faasm_user_copy(faasm_user_by_name(name), pw, buf, size, result);
@@ -110,7 +132,7 @@ int getpwnam_r(const char* name, struct passwd* pw, char* buf, size_t size,
 /* wasi-libc's own isatty, which asks WASI (fd_fdstat_get). */
 int __isatty(int fd);
 
-int isatty(int fd)
+FAASM_WEAK int isatty(int fd)
 {
     if (fd >= 0 && fd <= 2) {
         return 1;
@@ -118,7 +140,7 @@ int isatty(int fd)
     return __isatty(fd);
 }
 
-pid_t waitpid(pid_t pid, int* status, int options)
+FAASM_WEAK pid_t waitpid(pid_t pid, int* status, int options)
 {
     (void)options;
     if (pid <= 0) {
@@ -131,7 +153,7 @@ pid_t waitpid(pid_t pid, int* status, int options)
     return pid;
 }
 
-pid_t wait(int* status)
+FAASM_WEAK pid_t wait(int* status)
 {
     (void)status;
     errno = ECHILD;

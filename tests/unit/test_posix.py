@@ -70,6 +70,35 @@ def test_waitpid_answers_as_faasm(run):
     assert run("wait") == b"ok"
 
 
+OWN_DEFINITIONS_C = r"""
+#include <faasm/faasm.h>
+#include <stdio.h>
+#include <unistd.h>
+
+uid_t getuid(void) { return 7; }
+int isatty(int fd) { return fd == 42; }
+
+int main(void)
+{
+    char out[32];
+    int n = snprintf(out, sizeof(out), "%u %d %d %u", (unsigned)getuid(), isatty(1),
+                     isatty(42), (unsigned)getgid());
+    faasmSetOutput(out, n);
+    return 0;
+}
+"""
+
+
+def test_a_functions_own_definitions_win(tmp_path):
+    """Ported code often defines these itself to build for WASI: it keeps its own."""
+    source = tmp_path / "own.c"
+    source.write_text(OWN_DEFINITIONS_C)
+    storage = open_storage(str(tmp_path / "storage"))
+    upload_wasm(storage, "alice", "own", build([source], tmp_path / "own.wasm").read_bytes())
+    runtime = WasmRuntime(Settings().replace(data_dir=tmp_path / "data"), storage)
+    assert runtime.execute(Call(id=1, user="alice", function="own")).output == b"7 0 1 1000"
+
+
 @pytest.fixture(scope="module")
 def root(tmp_path_factory, redis_url):
     """Runs tests/functions/runtime_root.c with state (a private Redis) and shared files."""

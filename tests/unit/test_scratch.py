@@ -48,7 +48,7 @@ def test_host_calls_read_a_guest_path_as_the_guest_opens_it(tmp_path):
     os.symlink(outside, scratch.path / "tmp" / "link")  # as no guest can (EPERM)
     os.symlink(tmp_path, scratch.path / "up")
     for path in ("/tmp/link", "/up/secret", "/tmp", "/", "/etc", "/nothing",
-                 "/lib/python3.8/os.pyc"):
+                 "/lib/python3.8/os.pyc", "/tmp/" + "x" * 300):
         with pytest.raises(NotFound, match="not found"):
             scratch.read(path, limit=100)
     with open(scratch.path / "sparse", "wb") as f:  # 1 GiB claimed, next to nothing held
