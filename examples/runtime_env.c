@@ -7,8 +7,8 @@
  *   files         writes and reads back a file in the working directory and
  *                 in /tmp, reads /etc/hosts, lists "/", checks isatty
  *   leftover      whether a file an earlier call left in its scratch is seen
- *   escape        tries to leave the scratch directory (.., /etc writes,
- *                 symlinks, hard links) and reports what succeeded
+ *   escape        tries to leave the scratch directory (.., /etc and /lib
+ *                 writes, symlinks, hard links) and reports what succeeded
  *   fill:N        writes N MiB to /tmp/big (a scratch quota test)
  *   stderr        writes a line to stderr and one to stdout
  *   flag:NAME     __faasm_conf_flag(NAME)
@@ -98,6 +98,9 @@ static void escape(void)
                         && read_file("/x", buf, sizeof(buf)) < 0);
     try_("etc-write", write_file("/etc/hosts", "evil") == 0);
     try_("etc-create", write_file("/etc/new", "evil") == 0);
+    try_("lib-write", write_file("/lib/python3.8/os.pyc", "evil") == 0);
+    try_("lib-create", write_file("/lib/new", "evil") == 0);
+    try_("lib-dotdot", read_file("/lib/python3.8/../../../../etc/shadow", buf, sizeof(buf)) >= 0);
     try_("symlink", symlink("/etc/hosts", "link") == 0);
     try_("hardlink", write_file("a", "a") == 0 && link("a", "b") == 0);
     try_("shared-dotdot", read_file("faasm://../../../../etc/passwd", buf, sizeof(buf)) >= 0);

@@ -30,9 +30,14 @@ from faasm.settings import PROJECT_ROOT, get_settings
 
 #: The SDK's include directory, added to every build.
 SDK_INCLUDE = PROJECT_ROOT / "sdk" / "include"
+#: Headers of wasm builds only, searched before wasi-libc's: the POSIX
+#: declarations Faasm's wasi-libc fork has and wasi-libc lacks (getuid...,
+#: a <sys/wait.h> that compiles for WASI). Not for native builds.
+SDK_POSIX_INCLUDE = PROJECT_ROOT / "sdk" / "posix"
 #: C sources of the SDK compiled into every build: mmap/munmap/mprotect/msync
-#: as permissive as Faasm's (sdk/lib/mman.c), in place of wasi-libc's emulation.
-SDK_SOURCES = (PROJECT_ROOT / "sdk" / "lib" / "mman.c",)
+#: as permissive as Faasm's (sdk/lib/mman.c), in place of wasi-libc's emulation;
+#: users, isatty and waitpid as Faasm answers them (sdk/lib/posix.c).
+SDK_SOURCES = (PROJECT_ROOT / "sdk" / "lib" / "mman.c", PROJECT_ROOT / "sdk" / "lib" / "posix.c")
 
 #: The compilation target: wasm32 with wasi-libc, a WASI command (``_start``).
 TARGET = "wasm32-wasi"
@@ -124,7 +129,7 @@ def compiler_command(sources: Sequence[Path], output: Path, *, cxx: bool,
     return [
         sys.executable, "-m", "ziglang", driver, f"--target={TARGET}", opt,
         *COMMON_FLAGS, *EMULATION_FLAGS, *EXPORT_FLAGS, *(CXX_FLAGS if cxx else ()),
-        "-I", str(SDK_INCLUDE), *extra,
+        "-I", str(SDK_INCLUDE), "-I", str(SDK_POSIX_INCLUDE), *extra,
         # The SDK's C sources stay C in a C++ build; "-x none" restores detection
         # by suffix for the user's sources.
         "-x", "c", *(str(s) for s in SDK_SOURCES), "-x", "none",

@@ -34,9 +34,11 @@ WASM_ONLY_ENV = {"PYTHONHOME": "/", "PYTHON_PATH": "/"}
 PATHS_ENV = {"HOME": "/", "TMPDIR": "/tmp", "PWD": "/"}
 
 #: /etc basics: enough for getpwuid, gethostname-style lookups and resolvers
-#: to find an answer; nothing in them describes the worker.
+#: to find an answer; nothing in them describes the worker. ``hosts`` is Faasm's
+#: own, byte for byte (functions check its length); ``passwd`` names the users
+#: the SDK's getpwuid knows (sdk/lib/posix.c).
 ETC_FILES: dict[str, bytes] = {
-    "hosts": b"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+    "hosts": b"127.0.0.1\tlocalhost\n",
     "passwd": b"root:x:0:0:root:/:/bin/false\nfaasm:x:1000:1000:faasm:/:/bin/false\n"
               b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
     "group": b"root:x:0:\nfaasm:x:1000:\nnogroup:x:65534:\n",

@@ -29,8 +29,6 @@ from faasm.storage.artifacts import Artifacts, host_secret
 TRUNCATED = StreamCapture.MARKER
 #: Guest name of the shared-files directory: C's fopen("faasm://x") opens x in it.
 SHARED_PREOPEN = "faasm:"
-#: Guest names of the call's scratch directory (its working directory) and of /etc.
-SCRATCH_PREOPEN, ETC_PREOPEN = "/", "/etc"
 #: Every wasm call's environment variables (faasm.runtime.environment), and the argv of
 #: a call without a cmdline, as C arrays built once.
 _ENV = sorted(guest_env(python=False).items())
@@ -55,7 +53,8 @@ class WasmRuntime:
                                    self.linkers.__getitem__, known_import, artifacts)
         self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.ticker = EpochTicker(self.engine)
-        self.scratch = ScratchSpace(settings.data_dir / "scratch", settings.scratch_quota)
+        self.scratch = ScratchSpace(settings.data_dir / "scratch", settings.scratch_quota,
+                                    settings.python_cache)
         self.zygotes = Zygotes(self._zygote_instance_pre, self._read_wasm)
         self._file_captures: list[tuple[BoundedCapture, BoundedCapture]] = []
 
@@ -88,8 +87,8 @@ class WasmRuntime:
         memfds = mount = scratch = None
         if loaded.uses_files:
             scratch = self.scratch.open(call.id)
-            wasi.preopen_dir(str(scratch.path), SCRATCH_PREOPEN)
-            wasi.preopen_dir(str(self.scratch.etc), ETC_PREOPEN, fs_mutable=False)
+            for view in scratch.views:  # "/", then the read-only /etc and /lib
+                wasi.preopen_dir(str(view.host), view.guest, fs_mutable=view.writable)
             mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
             wasi.preopen_dir(str(mount.path), SHARED_PREOPEN)
             memfds = self._take_memfds()
@@ -101,6 +100,7 @@ class WasmRuntime:
                                conf_flags=self.settings.conf_flags, services=self.services)
         ctx.store = store
         ctx.older_generation = loaded.older_generation
+        ctx.scratch = scratch
         ctx.stdout, ctx.stderr = stdout, stderr = memfds or (StreamCapture(limits.stdout),
                                                              StreamCapture(limits.stdout))
         host.push(ctx)

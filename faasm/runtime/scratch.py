@@ -1,10 +1,13 @@
-"""A wasm call's own filesystem: a scratch directory seen as ``/``, and read-only ``/etc``.
+"""A wasm call's own filesystem: a scratch directory seen as ``/``, read-only ``/etc`` and ``/lib``.
 
 Each call of a module that opens files gets an empty directory (holding only
 an empty ``tmp``) under ``<data dir>/scratch/<pid>-<random>/``, preopened as
 the guest's ``/`` (so its working directory, ``/tmp`` and ``$HOME`` are in
-it), and the process's ``etc`` directory of /etc basics preopened read-only
-at ``/etc``. Whatever the call wrote is removed when it ends, whatever the
+it), the process's ``etc`` directory of /etc basics preopened read-only
+at ``/etc``, and the Python runtime's standard library read-only at
+``/lib/python3.8`` (faasm/runtime/python_lib.py). Host calls that take a
+guest's absolute path read it through the same views (:meth:`CallScratch.read`),
+following no link. Whatever the call wrote is removed when it ends, whatever the
 outcome, before the directory serves another call of this process; the
 directories of a process that was killed (a timeout in ``kill`` mode) are
 removed by the next worker process that starts on the host.
@@ -22,20 +25,33 @@ quota plus what a guest writes in one tick.
 from __future__ import annotations
 
 import os
+import posixpath
 import secrets
 import shutil
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from faasm.errors import LimitExceeded
+from faasm.errors import LimitExceeded, NotFound
 from faasm.runtime.environment import ETC_FILES
 from faasm.runtime.limits import describe_bytes
+from faasm.runtime.python_lib import library_root
+from faasm.storage import nofollow
 
 #: Seconds between two measures of a call's scratch directory.
 TICK = 0.02
 #: Most files and directories a call's scratch may hold.
 MAX_ENTRIES = 10_000
+
+
+@dataclass(frozen=True)
+class View:
+    """A host directory a call sees at ``guest`` (a wasm preopen)."""
+
+    guest: str
+    host: Path
+    writable: bool
 
 
 class ScratchSpace:
@@ -48,11 +64,15 @@ class ScratchSpace:
     process measures the directories of the calls in flight.
     """
 
-    def __init__(self, base: Path, quota: int):
+    def __init__(self, base: Path, quota: int, python_cache: Path | None = None):
         self.base = Path(base)
         self.quota = quota
         self.root = self.base / f"{os.getpid()}-{secrets.token_hex(4)}"
         self.etc = self.root / "etc"
+        #: Where the /lib view is made (python_lib.py); None: no /lib view.
+        self.python_cache = python_cache
+        #: The read-only views every call of this process sees.
+        self.views: tuple[View, ...] = ()
         self._made = False
         self._count = 0
         self._free: list[Path] = []
@@ -68,6 +88,8 @@ class ScratchSpace:
         self.etc.mkdir(parents=True, exist_ok=True)
         for name, data in ETC_FILES.items():
             (self.etc / name).write_bytes(data)
+        lib = library_root(self.python_cache) if self.python_cache is not None else None
+        self.views = (View("/etc", self.etc, False),) + ((View("/lib", lib, False),) if lib else ())
         self._free.clear()
         self._made = True
 
@@ -119,6 +141,39 @@ class CallScratch:
         self.exceeded: str | None = None
         self.closed = False
         self._lock = threading.Lock()
+        #: What the call sees: its directory at "/", then its space's read-only views.
+        self.views = (View("/", path, True),) + (space.views if space is not None else ())
+
+    def read(self, path: str, limit: int) -> bytes:
+        """The bytes of the regular file at the guest's absolute ``path``, as the guest
+        would open it: through the view with the longest matching guest path, no
+        component a link. NotFound if there is no such file; LimitExceeded past
+        ``limit`` bytes (a sparse file may claim far more than the quota holds)."""
+        view, parts = self._locate(path)
+        try:
+            fd = nofollow.open_file(str(view.host), parts)
+        except (FileNotFoundError, NotADirectoryError, nofollow.LinkRefused):
+            raise NotFound(f"File {path} not found") from None
+        except OSError as exc:  # a name too long, ...
+            raise NotFound(f"File {path} not found ({exc.strerror})") from None
+        with os.fdopen(fd, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if size > limit:
+                raise LimitExceeded(f"File {path} is {describe_bytes(size)}, over the limit "
+                                    f"of {describe_bytes(limit)}")
+            return file.read(limit + 1)[:limit]
+
+    def _locate(self, path: str) -> tuple[View, list[str]]:
+        # normpath of an absolute path never climbs above "/"; "//x" is kept by POSIX rules.
+        norm = "/" + posixpath.normpath(path).lstrip("/")
+        for view in sorted(self.views, key=lambda v: len(v.guest), reverse=True):
+            inside = view.guest.rstrip("/") + "/"
+            if norm == view.guest or norm.startswith(inside):
+                parts = [p for p in norm[len(inside):].split("/") if p]
+                if parts:
+                    return view, parts
+                break
+        raise NotFound(f"File {path} not found")
 
     def check(self) -> None:
         """Measure the directory; past the quota, note why and empty every file."""
@@ -161,9 +216,10 @@ class CallScratch:
         return LimitExceeded(f"Call failed: {self.exceeded}") if self.exceeded else None
 
 
-#: What a clean scratch directory holds: an empty tmp, and an empty etc (only for
-#: listings of "/": the read-only /etc preopen is what /etc/... opens).
-FIXED = {"tmp": 0o755, "etc": 0o555}
+#: What a clean scratch directory holds: an empty tmp, and an empty etc and lib
+#: (only for listings of "/": the read-only /etc and /lib preopens are what
+#: /etc/... and /lib/... open).
+FIXED = {"tmp": 0o755, "etc": 0o555, "lib": 0o555}
 
 
 def _is_clean(path: Path) -> bool:

@@ -75,8 +75,9 @@ def test_scratch_cwd_tmp_and_etc(rt):
     assert r.status_code == 200, r.text
     cwd, here, tmp, hosts, listing, tty = r.text.split("|")
     assert (cwd, here, tmp, hosts, tty) == ("/", "cwd:in cwd", "tmp:in tmp", "hosts:ok",
-                                            "notty")
-    assert set(listing.removeprefix("ls:").strip(",").split(",")) == {"here.txt", "tmp", "etc"}
+                                            "tty")
+    listed = set(listing.removeprefix("ls:").strip(",").split(","))
+    assert listed == {"here.txt", "tmp", "etc", "lib"}
 
 
 def test_escapes_fail_and_nothing_reaches_the_next_call(rt):
@@ -218,7 +219,7 @@ int main(int argc, char** argv)
 """
 
 
-def test_modules_that_open_no_files_get_argv_environment_and_no_tty(rt, tmp_path):
+def test_modules_that_open_no_files_get_argv_environment_and_a_tty(rt, tmp_path):
     """A module without path_open runs on the fast stdio path: the same environment."""
     from faasm_client.toolchain import build
 
@@ -228,7 +229,7 @@ def test_modules_that_open_no_files_get_argv_environment_and_no_tty(rt, tmp_path
     assert b"path_open" not in wasm
     assert requests.put(f"{rt.upload_url}/f/rt/nofiles", data=wasm).ok
     r = call(rt, "nofiles", cmdline="x last")
-    assert r.status_code == 200 and r.text == "000|3|last|en_GB.UTF-8", r.text
+    assert r.status_code == 200 and r.text == "111|3|last|en_GB.UTF-8", r.text
     data = report(rt, call(rt, "nofiles", **{"async": True}).text)
     assert data["stderr"] == "err\n"
 

@@ -82,6 +82,9 @@ class CallContext:
         self.stdout = self.stderr = None
         #: The module is of an older Faasm generation (LoadedModule.older_generation).
         self.older_generation = False
+        #: The call's own filesystem (a faasm.runtime.scratch.CallScratch), or None when
+        #: its module opens no files.
+        self.scratch = None
 
     @property
     def state(self):

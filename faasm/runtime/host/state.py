@@ -6,6 +6,7 @@ key first reads the guest copy back, and after changing the local copy
 writes it out again.
 """
 
+from faasm.errors import NotFound
 from faasm.runtime.host import CallContext, host_function
 
 
@@ -172,7 +173,12 @@ def read_appended_state(ctx, key_ptr, buf, buf_len, n_elems):
 def write_state_from_file(ctx, key_ptr, path_ptr):
     key = _key(ctx, key_ptr, "__faasm_write_state_from_file")
     path = ctx.read_string(path_ptr, "__faasm_write_state_from_file")
-    data = ctx.services.files.read_for_call(path)
+    if path.startswith("/"):  # in the call's own filesystem, as Faasm reads its runtime root
+        if ctx.scratch is None:
+            raise NotFound(f"File {path} not found (the function opens no files)")
+        data = ctx.scratch.read(path, limit=ctx.services.state.max_value)
+    else:  # a shared file: faasm://path, or a path relative to the shared root
+        data = ctx.services.files.read_for_call(path)
     ctx.state.write(key, data)
     ctx.mapped.pop(key, None)
     return len(data)
