@@ -29,8 +29,8 @@ ROUNDS, PER_ROUND = 5, 200
 def worker_cost(data_dir: Path) -> tuple[list[float], list[float]]:
     """In-process: (whole execute incl. module lookup, instance+run+stdout only)."""
     from faasm.calls import Call
-    from faasm.runtime.executor import WasmRuntime
     from faasm.runtime.compile import upload_wasm
+    from faasm.runtime.executor import WasmRuntime
     from faasm.settings import Settings
     from faasm.storage import open_storage
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 def sample(fn: Callable[[], object], n: int, warmup: int = 20) -> list[float]:
