@@ -1,4 +1,4 @@
-# faasm-py: `make run` starts the platform, `make test` runs every test.
+# faasm-py: `make run` starts the platform, `make test` runs ruff, then every test.
 # Both create .venv and install the pinned requirements and the `faasm`
 # command first (once, and again when requirements.txt or pyproject.toml change).
 
@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-$(shell cat requirements.txt pyproject.toml | cksum
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: setup python-runtime run logs test unit bench clean
+.PHONY: setup python-runtime run logs lint test unit bench clean
 
 setup: $(STAMP)
 
@@ -34,7 +34,11 @@ run: setup python-runtime
 logs:
 	@tail -n 20 -F $${FAASM_DATA_DIR:-data}/logs/*.log
 
-test: setup python-runtime
+# ruff (pinned in requirements.txt, configured in pyproject.toml), as CI runs it.
+lint: setup
+	@$(PY) -m ruff check .
+
+test: setup lint python-runtime
 	@$(PY) -m pytest tests
 
 unit: setup

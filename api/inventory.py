@@ -2,10 +2,12 @@
 
 | request | answer |
 |---|---|
-| ``GET /functions/{user}`` | ``{"user", "functions": [{function, kind, size, uploaded, sha256}]}`` |
-| ``GET /functions/{user}/{function}`` | ``{"user", "function", "kinds": [...]}``; 404 |
+| ``GET /functions/{user}`` | ``{"user", "functions": [F]}`` |
+| ``GET /functions/{user}/{function}`` | ``{"user", "function", "kinds": [F]}``; 404 |
 | ``GET /state/{user}`` | ``{"user", "keys": [{key, size}]}`` |
 | ``GET /files?prefix=dir`` | ``{"prefix", "files": [{path, size, modified}], "truncated"}`` |
+
+where each ``F`` is ``{function, kind, size, uploaded, sha256}``.
 
 Removal is ``DELETE`` on the upload routes themselves (``/f``, ``/p``, ``/s``,
 ``/file``), in :mod:`api.upload`. With FAASM_AUTH on a user lists only

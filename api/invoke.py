@@ -258,7 +258,6 @@ def get_app(settings: Settings | None = None) -> falcon.App:
     """The app as configured from the environment (gunicorn's entry point)."""
     from workers.app import CallQueue
     from workers.app import app as celery_app
-
     from workers.tracing import start_tracing
 
     settings = settings or get_settings()

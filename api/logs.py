@@ -2,7 +2,7 @@
 
 | request | answer |
 |---|---|
-| ``GET /logs/{call_id}`` | ``{id, user, function, status, stdout, stderr, error, seconds, finished}`` |
+| ``GET /logs/{id}`` | ``{id, user, function, status, stdout, stderr, error, seconds, finished}`` |
 | ``GET /logs?user=U&function=F&after=POS`` | ``{"calls": [<as above>], "next": POS}`` |
 
 A call's logs are kept for the result retention (faasm/calllog.py); before

@@ -6,11 +6,13 @@ depths and live workers are read at scrape time. Off with FAASM_METRICS=off.
 
 | metric | type | labels |
 |---|---|---|
-| ``faasm_calls_total`` | counter | ``function`` (user/function), ``outcome`` (success, failed, timeout) |
+| ``faasm_calls_total`` | counter | ``function`` (user/function), ``outcome`` |
 | ``faasm_call_duration_seconds`` | histogram | ``function`` |
 | ``faasm_queue_depth`` | gauge | ``queue`` |
 | ``faasm_workers`` | gauge | ``queue``: live workers consuming it |
 | ``faasm_workers_live`` | gauge | live workers |
+
+A call's ``outcome`` is success, failed or timeout.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ class PlatformCollector:
                                           "How long calls ran, seconds", labels=["function"])
         for function, counts in sorted(snap.buckets.items()):
             cumulative, running = [], 0
-            for bound, count in zip([*map(str, DURATION_BUCKETS), "+Inf"], counts):
+            for bound, count in zip([*map(str, DURATION_BUCKETS), "+Inf"], counts, strict=True):
                 running += count
                 cumulative.append((bound, running))
             durations.add_metric([function], cumulative, snap.seconds.get(function, 0.0))
@@ -47,14 +49,19 @@ class PlatformCollector:
         yield from self._fleet()
 
     def _fleet(self):
+        from kombu.exceptions import OperationalError
+
         from workers.health import QUEUES, queue_depths
 
         depth = GaugeMetricFamily("faasm_queue_depth", "Calls waiting in each queue",
                                   labels=["queue"])
+        app = self.queue.app
+        with app.connection_for_read() as conn:  # not connected: only its transport's errors
+            broker_away = (OperationalError, *conn.connection_errors)
         try:
-            for name, value in queue_depths(self.queue.app).items():
+            for name, value in queue_depths(app).items():
                 depth.add_metric([name], value)
-        except Exception:  # broker away: no sample rather than no metrics at all
+        except broker_away:  # no sample rather than no metrics at all
             pass
         yield depth
         live = self.queue.registry.live()

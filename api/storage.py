@@ -28,7 +28,6 @@ from faasm.errors import BadRequest, Forbidden, NotFound
 from faasm.storage import SHARED_PREFIX, check_key, check_prefix
 
 
-
 def _param(req: falcon.Request, name: str) -> str:
     value = req.get_param(name)
     if value is None:

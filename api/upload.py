@@ -19,8 +19,8 @@ from api.openapi import upload_document
 from api.storage import add_storage_routes
 from faasm import redisdb
 from faasm.auth import Tokens
-from faasm.files import SharedFiles
 from faasm.errors import BadRequest
+from faasm.files import SharedFiles
 from faasm.functions import Functions, PythonBudget
 from faasm.inventory import Inventory
 from faasm.settings import Settings, get_settings

@@ -27,8 +27,8 @@ from datetime import datetime
 from pathlib import Path
 
 from deploy.processes import Platform, private_redis
-from workers.app import ASYNC_QUEUE, SYNC_QUEUE
 from tests import wat
+from workers.app import ASYNC_QUEUE, SYNC_QUEUE
 
 SIZES = (1, 2, 4)
 BATCH, ROUNDS = 1000, 5

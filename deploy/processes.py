@@ -61,7 +61,7 @@ class RedisServer:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    def start(self) -> "RedisServer":
+    def start(self) -> RedisServer:
         persistence = ["--appendonly", "yes", "--appendfsync", self.fsync] if self.durable \
             else ["--appendonly", "no"]
         self.proc = subprocess.Popen(
@@ -223,7 +223,7 @@ class Platform(Waiting):
         wait_for_port(self.invoke_port, invoke)
         return self
 
-    def start(self) -> "Platform":
+    def start(self) -> Platform:
         upload = self._api("upload", self.upload_port)
         invoke = self._api("invoke", self.invoke_port, **self.reader_env)
         self.start_worker()

@@ -168,7 +168,7 @@ class Tokens:
                 pipe.hmget(self.token_prefix + token_id, "user", "created")
             rows = pipe.execute()
         found = [TokenInfo(token_id, row[0].decode(), float(row[1]))
-                 for token_id, row in zip(ids, rows) if row[0] is not None]
+                 for token_id, row in zip(ids, rows, strict=True) if row[0] is not None]
         return sorted((t for t in found if user is None or t.user == user),
                       key=lambda t: t.created)
 

@@ -74,7 +74,7 @@ class Call:
         return msg
 
     @classmethod
-    def from_message(cls, msg: dict) -> "Call":
+    def from_message(cls, msg: dict) -> Call:
         return cls(id=int(msg["id"]), user=msg["user"], function=msg["function"],
                    input=b64decode(msg.get("input", "")), python=bool(msg.get("python")),
                    idx=int(msg.get("idx", 0)), entry=msg.get("entry"),
@@ -124,7 +124,7 @@ class CallResult:
         return _compact_json(message)
 
     @classmethod
-    def from_message(cls, msg: str | dict) -> "CallResult":
+    def from_message(cls, msg: str | dict) -> CallResult:
         if isinstance(msg, str):
             msg = json.loads(msg)
         return cls(output=b64decode(msg.get("output", "")),

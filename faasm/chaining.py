@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from faasm.calls import Call, CallResult, Outcome
 from faasm.errors import BadRequest, CallFailed, CallTimedOut, FaasmError

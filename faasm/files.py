@@ -14,7 +14,6 @@ from faasm.storage import SHARED_PREFIX, Storage
 from faasm.storage.mirror import FileStat, Mirror, process_dir
 
 
-
 def shared_key(path: str) -> str:
     return SHARED_PREFIX + shared_path(path)
 

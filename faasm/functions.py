@@ -68,7 +68,7 @@ class PythonBudget:
     IN_PROCESS_BYTES = 64 << 10
 
     @classmethod
-    def from_settings(cls, settings) -> "PythonBudget":
+    def from_settings(cls, settings) -> PythonBudget:
         return cls(settings.max_python_bytes, settings.python_parse_memory,
                    settings.python_parse_timeout)
 

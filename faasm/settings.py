@@ -298,7 +298,7 @@ class Settings:
         return Path(self.python_cache_path) if self.python_cache_path else (
             self.data_dir / "python-cache")
 
-    def replace(self, **changes) -> "Settings":
+    def replace(self, **changes) -> Settings:
         return dataclasses.replace(self, **changes)
 
 

@@ -115,7 +115,7 @@ class GlobalState:
         self._get_within = client.register_script(_GET_WITHIN)
 
     @classmethod
-    def from_settings(cls, client: redis.Redis, settings) -> "GlobalState":
+    def from_settings(cls, client: redis.Redis, settings) -> GlobalState:
         return cls(client, settings.key_prefix, max_value=settings.state_max_value,
                    user_limit=settings.state_user_limit, call_memory=settings.memory_limit)
 
@@ -220,7 +220,7 @@ class GlobalState:
             for name in names:
                 pipe.strlen(name)
             sizes = pipe.execute() if names else []
-        return [(name.decode()[len(head):], size) for name, size in zip(names, sizes)]
+        return [(name.decode()[len(head):], size) for name, size in zip(names, sizes, strict=True)]
 
     def lock(self, user: str, key: str, hold_for: float) -> redis.lock.Lock:
         """A cluster-wide lock on the key; it expires after ``hold_for`` s if never released."""

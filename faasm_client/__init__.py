@@ -19,9 +19,21 @@ tree), ``reports`` (:class:`CallReport`), ``toolchain`` (C/C++ to wasm),
 ``cli`` (the ``faasm`` command).
 """
 
-from faasm_client.errors import (BadRequest, CallFailed, ClientError, Expired, Forbidden,
-                                 NotFound, ServerError, TooLarge, Unauthorized, Unavailable,
-                                 Unreachable, WaitTimeout, error_for)
+from faasm_client.errors import (
+                                 BadRequest,
+                                 CallFailed,
+                                 ClientError,
+                                 Expired,
+                                 Forbidden,
+                                 NotFound,
+                                 ServerError,
+                                 TooLarge,
+                                 Unauthorized,
+                                 Unavailable,
+                                 Unreachable,
+                                 WaitTimeout,
+                                 error_for,
+)
 from faasm_client.http import Client, default_urls
 from faasm_client.reports import CallReport
 

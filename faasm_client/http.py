@@ -30,8 +30,14 @@ from typing import BinaryIO
 import requests
 
 from faasm import errors
-from faasm_client.errors import (CallFailed, ClientError, ServerError, WaitTimeout, error_for,
-                                  unreachable)
+from faasm_client.errors import (
+    CallFailed,
+    ClientError,
+    ServerError,
+    WaitTimeout,
+    error_for,
+    unreachable,
+)
 from faasm_client.reports import CallReport, batch_report
 
 #: Bytes to send: bytes as they are, str as UTF-8 text, a Path's file, or an open binary file.
@@ -212,7 +218,8 @@ class Client:
 
     def put_file(self, path: str, data: Data, progress: Progress | None = None) -> str:
         """Store a shared file at ``path`` (functions see it at ``faasm://<path>``)."""
-        return self._put(f"{self.upload_url}/file", data, progress, {"FilePath": _header_text(path)})
+        return self._put(f"{self.upload_url}/file", data, progress,
+                         {"FilePath": _header_text(path)})
 
     def get_file(self, path: str, progress: Progress | None = None) -> bytes:
         """The shared file at ``path``."""

@@ -12,8 +12,16 @@ from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, first_line
 from faasm.files import CallFiles
 from faasm.functions import content_hash, wasm_key
 from faasm.runtime import host
-from faasm.runtime.capi import (POOL_EXHAUSTED, BoundedCapture, CStringArray, Exports,
-                                call_entry, set_argv, set_env, write_output_to)
+from faasm.runtime.capi import (
+    POOL_EXHAUSTED,
+    BoundedCapture,
+    CStringArray,
+    Exports,
+    call_entry,
+    set_argv,
+    set_env,
+    write_output_to,
+)
 from faasm.runtime.engine import engine_key, get_engine, pool_slots
 from faasm.runtime.environment import ARGV0, guest_argv, guest_env
 from faasm.runtime.host.stdio import StreamCapture

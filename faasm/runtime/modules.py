@@ -20,9 +20,9 @@ import wasmtime
 
 from faasm.errors import BadRequest, CallFailed, NotFound, first_line
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
+from faasm.runtime.compile import default_artifacts
 from faasm.runtime.wasmbin import TABLE_EXPORT
 from faasm.storage import Storage
-from faasm.runtime.compile import default_artifacts
 from faasm.storage.artifacts import Artifacts
 
 log = logging.getLogger("faasm.runtime.modules")

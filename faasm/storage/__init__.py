@@ -24,7 +24,6 @@ from typing import BinaryIO
 
 from faasm.errors import BadRequest, NotFound
 
-
 #: Functions as uploaded: ``functions/<user>/<function>/function.wasm`` (or ``.py``).
 FUNCTIONS_PREFIX = "functions/"
 #: Precompiled machine code, signed: ``artifacts/<sha256>-<engine key>.cwasm``.

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from faasm.errors import BadRequest, NotFound
-from faasm.storage import Storage, check_key, check_prefix
-from faasm.storage import nofollow
+from faasm.storage import Storage, check_key, check_prefix, nofollow
 from faasm.storage.nofollow import LinkRefused
 
 #: Name prefix of the temp files writes go through (never listed).

@@ -16,8 +16,14 @@ import sys
 
 from faasm_client.cli.commands import FAILED, HINT, OK, UNREACHABLE, USAGE, UsageError
 from faasm_client.cli.parser import build_parser
-from faasm_client.errors import (CallFailed, ClientError, ServerError, Unauthorized,
-                                 Unavailable, Unreachable)
+from faasm_client.errors import (
+    CallFailed,
+    ClientError,
+    ServerError,
+    Unauthorized,
+    Unavailable,
+    Unreachable,
+)
 
 __all__ = ["build_parser", "main"]
 

@@ -22,7 +22,7 @@ def _table(rows: list[list[str]], header: list[str]) -> None:
         return
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip())
+        print("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _functions_table(functions: list[dict]) -> None:

@@ -13,8 +13,15 @@ from pathlib import Path
 from faasm.errors import BadRequest
 from faasm.names import check_name
 from faasm_client import toolchain
-from faasm_client.cli.commands import (CXX_OR_C, FAILED, OK, UNREACHABLE, UsageError,
-                                       client_for, emit_json)
+from faasm_client.cli.commands import (
+    CXX_OR_C,
+    FAILED,
+    OK,
+    UNREACHABLE,
+    UsageError,
+    client_for,
+    emit_json,
+)
 from faasm_client.errors import ClientError, Unreachable
 
 CHECK, CROSS = "ok ", "!! "
@@ -287,7 +294,10 @@ _faasm_complete() {{
     local cur=${{COMP_WORDS[COMP_CWORD]}} key="" words=""
     local i n=0
     for ((i = 1; i < COMP_CWORD; i++)); do
-        case ${{COMP_WORDS[i]}} in -*) ;; *) if ((n < 2)); then key="$key ${{COMP_WORDS[i]}}"; n=$((n + 1)); fi ;; esac
+        case ${{COMP_WORDS[i]}} in
+            -*) ;;
+            *) if ((n < 2)); then key="$key ${{COMP_WORDS[i]}}"; n=$((n + 1)); fi ;;
+        esac
     done
     key=${{key# }}
     case $key in

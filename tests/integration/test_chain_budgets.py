@@ -14,7 +14,8 @@ DEPTH, FANOUT, CALLS = 5, 8, 20
 
 @pytest.fixture(scope="module")
 def plat(redis_url, examples, tmp_path_factory):
-    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("budgets"), concurrency=2,
+    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("budgets"),
+                        concurrency=2,
                         FAASM_CHAIN_MAX_DEPTH=str(DEPTH), FAASM_CHAIN_MAX_FANOUT=str(FANOUT),
                         FAASM_CHAIN_MAX_CALLS=str(CALLS)).start()
     try:

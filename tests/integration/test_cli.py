@@ -21,8 +21,8 @@ import pytest
 import requests
 
 from deploy.processes import ROOT, free_port, wait_for_port
-from faasm_client.cli import build_parser
 from faasm.settings import get_settings
+from faasm_client.cli import build_parser
 from tests import wat
 
 #: Counts a register down from 1.5e9 (about a second), then outputs "done".

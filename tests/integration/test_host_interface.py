@@ -113,7 +113,8 @@ def test_shared_files(functions):
 @pytest.fixture(scope="module")
 def single_worker(redis_url, examples, tmp_path_factory):
     """A platform of its own (own Redis DB) whose only worker has concurrency 1."""
-    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("single"), concurrency=1).start()
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("single"),
+                    concurrency=1).start()
     try:
         for name in ("chain_recursive", "fanout"):
             assert requests.put(f"{plat.upload_url}/f/hi/{name}", data=examples[name]).ok
@@ -175,7 +176,7 @@ def test_inline_run_calls_show_as_succeeded_in_task_events(single_worker):
                 for _ in receiver.itercapture(limit=None, timeout=5, wakeup=False):
                     if done.is_set():
                         break
-            except Exception:  # the capture times out once the test has what it needs
+            except TimeoutError:  # the capture times out once the test has what it needs
                 pass
 
     thread = threading.Thread(target=listen, daemon=True)

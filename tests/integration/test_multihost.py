@@ -174,13 +174,14 @@ def test_calls_spread_over_hosts_and_all_succeed(cluster, capsys):
             + [("shared_file", f"from call {i}") for i in range(4)] + [("sleep", "")] * 6)
     ids = [submit(cluster, f, arg) for f, arg in work]
     reports = [cluster.wait_for_call(i) for i in ids]
-    failed = [(w, r) for w, r in zip(work, reports) if r["status"] != "SUCCESS"]
+    failed = [(w, r) for w, r in zip(work, reports, strict=True) if r["status"] != "SUCCESS"]
     assert not failed, failed
-    counts = sorted(int(r["output"]) for w, r in zip(work, reports) if w[0] == "state_counter")
+    counts = sorted(int(r["output"]) for w, r in zip(work, reports, strict=True)
+                    if w[0] == "state_counter")
     assert counts == list(range(1, 11))  # the global lock held across hosts
     state = requests.get(f"{cluster.upload_url}/s/mh/counter").content
     assert struct.unpack("<i", state) == (10,)
-    for (f, arg), r in zip(work, reports):
+    for (f, _), r in zip(work, reports, strict=True):
         if f == "chain_recursive":
             assert r["output"].startswith("3 2 1 0")
         elif f == "fanout":
@@ -208,7 +209,8 @@ def test_killing_one_hosts_workers_mid_run_loses_no_call(cluster, capsys):
     time.sleep(1.0)  # both hosts are busy with the sleeps
     cluster.stop_process(f"host{HOSTS}", 9)  # SIGKILL: the whole worker, pool and all
     reports = [cluster.wait_for_call(i, seconds=60) for i in ids]
-    bad = [(i, r["status"], r["error"]) for i, r in zip(ids, reports) if r["status"] != "SUCCESS"]
+    bad = [(i, r["status"], r["error"]) for i, r in zip(ids, reports, strict=True)
+           if r["status"] != "SUCCESS"]
     assert not bad, bad
     log = cluster.log(f"host{HOSTS}")
     lost = [i for i in ids if f"faasm.call[{i}] received" in log

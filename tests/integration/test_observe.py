@@ -3,6 +3,7 @@ checked against the calls made; `faasm logs` of a call and --follow of a functio
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import subprocess
@@ -41,6 +42,11 @@ def value(found: dict, name: str, **labels) -> float:
     return found.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
+def difference(before: dict, after: dict, name: str, **labels) -> float:
+    """How much a sample grew from one scrape to the next."""
+    return value(after, name, **labels) - value(before, name, **labels)
+
+
 @pytest.fixture(scope="module")
 def functions(platform):
     for name, wasm in (("ok", wat.HELLO), ("bad", wat.EXIT_3), ("slow", wat.LOOP),
@@ -62,10 +68,7 @@ def test_metrics_count_the_calls_made(functions, invoke):
     time.sleep(0.5)  # the worker's main process counts a killed call just after it stores it
     for base in (plat.invoke_url, plat.upload_url):  # every API process answers the same
         after = samples(base)
-
-        def delta(name, **labels):
-            return value(after, name, **labels) - value(before, name, **labels)
-
+        delta = functools.partial(difference, before, after)
         assert delta("faasm_calls_total", function="obs/ok", outcome="success") == 3
         assert delta("faasm_calls_total", function="obs/bad", outcome="failed") == 2
         assert delta("faasm_calls_total", function="obs/slow", outcome="timeout") == 1

@@ -58,7 +58,7 @@ def test_execute_batch_then_status_as_faasmctl_reads_them(platform):
     request = ber("demo", "hello", [b"a", b"b", b"c"])
     r = post(platform, "EXECUTE_BATCH", request)
     # faabric answers batchExecStatusFactory(ber): the app id alone, compact JSON.
-    assert (r.status_code, r.text) == (200, '{"appId":%d}' % request["appId"])
+    assert (r.status_code, r.text) == (200, f'{{"appId":{request["appId"]}}}')
     assert r.headers["Content-Type"].startswith("text/plain")
     status = json.loads(await_batch(platform, request["appId"]).text)
     assert status["appId"] == request["appId"] and status["finished"] is True
@@ -85,7 +85,7 @@ def test_status_before_the_end_lists_only_the_finished(platform, upload):
     request["messages"][0]["id"] = 0  # no id: the platform picks one
     assert post(platform, "EXECUTE_BATCH", request).status_code == 200
     r = post(platform, "EXECUTE_BATCH_STATUS", {"appId": request["appId"]})
-    assert (r.status_code, r.text) == (200, '{"appId":%d}' % request["appId"])
+    assert (r.status_code, r.text) == (200, f'{{"appId":{request["appId"]}}}')
     result = json.loads(await_batch(platform, request["appId"]).text)["messageResults"][0]
     assert result["output_data"] == "slept" and result["id"] > 0
 

@@ -9,7 +9,8 @@ from tests import fresh_database, wat
 
 
 def test_expired_calls_answer_410_not_running(redis_url, tmp_path):
-    plat = Platform(fresh_database(redis_url), tmp_path, concurrency=1, FAASM_RESULT_RETENTION="2").start()
+    plat = Platform(fresh_database(redis_url), tmp_path, concurrency=1,
+                    FAASM_RESULT_RETENTION="2").start()
     try:
         assert requests.put(f"{plat.upload_url}/f/ret/hello", data=wat.HELLO).ok
         call_id = None

@@ -71,7 +71,7 @@ def _chain(platform, examples, depth=2):
 def test_exec_graph_on_the_seed_api(platform, examples):
     root = _chain(platform, examples)
     r = post_raw(platform, b'{"exec_graph": true, "id": %d}' % root)
-    assert r.status_code == 200 and r.text.startswith('{ \n"root": { "msg": {"id":%d,' % root)
+    assert r.status_code == 200 and r.text.startswith('{ \n"root": { "msg": {"id":' + f"{root},")
     assert r.text.endswith("}\n }")
     graph = json.loads(r.text)["root"]
     assert graph["msg"]["function"] == "chain_recursive" and graph["msg"]["type"] == 0

@@ -28,7 +28,8 @@ def rss_mib(proc) -> float:
 
 @pytest.fixture(scope="module")
 def soak_platform(redis_url, tmp_path_factory):
-    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("soak"), concurrency=2).start()
+    plat = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("soak"),
+                    concurrency=2).start()
     try:
         assert requests.put(f"{plat.upload_url}/f/soak/echo", data=wat.ECHO).ok
         yield plat

@@ -28,7 +28,8 @@ set_output(b"done")
 
 @pytest.fixture(scope="module")
 def plat(redis_url, tmp_path_factory):
-    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("state-budgets"), concurrency=1,
+    platform = Platform(fresh_database(redis_url), tmp_path_factory.mktemp("state-budgets"),
+                        concurrency=1,
                         FAASM_STATE_MAX_VALUE=str(MiB),
                         FAASM_STATE_USER_LIMIT=str(3 * MiB + 100),
                         FAASM_COMPILE_MEMORY=str(64 * MiB)).start()

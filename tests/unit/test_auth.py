@@ -11,9 +11,9 @@ import falcon.testing
 import pytest
 import redis
 
+import faasm_client
 from api import invoke, upload
 from api.auth import bearer_token
-import faasm_client
 from faasm import errors
 from faasm.auth import ADMIN, Principal, Tokens
 from faasm.batches import Batches

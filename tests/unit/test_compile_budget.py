@@ -5,6 +5,7 @@ import sys
 
 import pytest
 
+from deploy.processes import ROOT
 from faasm.errors import BadRequest, TooLarge
 from faasm.functions import artifact_key, content_hash
 from faasm.runtime.compile import precompile, upload_wasm
@@ -12,7 +13,6 @@ from faasm.runtime.engine import engine_key
 from faasm.settings import GiB, MiB
 from faasm.storage import open_storage
 from tests import wat
-from deploy.processes import ROOT
 
 
 def many_functions(n: int) -> bytes:
@@ -64,7 +64,8 @@ from pathlib import Path
 from faasm.settings import Settings
 settings = Settings().replace(data_dir=Path({str(tmp_path)!r}),
                               redis_url="redis://127.0.0.1:1/0")
-r = testing.TestClient(get_app(settings)).simulate_put("/f/t/f", body=open({str(tmp_path / "f.wasm")!r}, "rb").read())
+wasm = Path({str(tmp_path / "f.wasm")!r}).read_bytes()
+r = testing.TestClient(get_app(settings)).simulate_put("/f/t/f", body=wasm)
 assert r.status_code == 200, r.text
 print(any(name.startswith("wasmtime") for name in sys.modules))
 """

@@ -9,9 +9,9 @@ import wasmtime
 from faasm.calls import Call
 from faasm.errors import CallFailed
 from faasm.files import CallFiles
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.host import HOST_FUNCTIONS, WASI
-from faasm.runtime.compile import upload_wasm
 from faasm.runtime.services import Services
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState

@@ -19,8 +19,8 @@ from faasm.buckets import Buckets
 from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed, HostCallError
 from faasm.files import CallFiles
-from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.compile import upload_wasm
+from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.services import Services
 from faasm.settings import MiB, Settings
 from faasm.state import GlobalState

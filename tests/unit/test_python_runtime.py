@@ -18,8 +18,8 @@ from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.files import CallFiles, SharedFiles
 from faasm.functions import Functions
 from faasm.records import CallRecords
-from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.compile import upload_wasm
+from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.python import PythonRuntime
 from faasm.runtime.services import Services
 from faasm.settings import PROJECT_ROOT, MiB, Settings

@@ -5,9 +5,9 @@ import pytest
 from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.functions import artifact_key, content_hash
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.engine import engine_key
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.compile import upload_wasm
 from faasm.settings import MiB, Settings
 from faasm.storage import open_storage
 from tests import wat

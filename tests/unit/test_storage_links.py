@@ -18,9 +18,9 @@ from faasm.calls import Call
 from faasm.errors import BadRequest, NotFound, TooLarge
 from faasm.files import CallFiles, SharedFiles
 from faasm.functions import Functions, artifact_key, content_hash
+from faasm.runtime.compile import upload_wasm
 from faasm.runtime.engine import engine_key
 from faasm.runtime.executor import WasmRuntime
-from faasm.runtime.compile import upload_wasm
 from faasm.settings import Settings
 from faasm.storage import nofollow, open_storage
 from faasm.storage.artifacts import TAG_SUFFIX, Artifacts, host_secret

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import wasmtime
 
-from faasm_client import toolchain
 from faasm.settings import PROJECT_ROOT
+from faasm_client import toolchain
 from faasm_client.toolchain import BuildError, build
 
 pytestmark = pytest.mark.slow

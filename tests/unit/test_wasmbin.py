@@ -5,8 +5,8 @@ import wasmtime
 
 from faasm.calls import Call
 from faasm.errors import BadRequest, CallFailed
-from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.compile import upload_wasm
+from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.wasmbin import TABLE_EXPORT, export_function_table
 from faasm.settings import Settings
 from faasm.storage import open_storage

@@ -10,8 +10,8 @@ import redis
 from faasm.calls import Call
 from faasm.errors import CallFailed
 from faasm.files import CallFiles
-from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.compile import upload_wasm
+from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.services import Services
 from faasm.runtime.wasmimage import data_segments
 from faasm.runtime.zygote import PAGE

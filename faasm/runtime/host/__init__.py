@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ctypes
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import wasmtime
 
@@ -222,5 +222,4 @@ def pop() -> None:
 
 
 # Register the built-in host functions.
-from faasm.runtime.host import (chain, debug, io, s3, shared_mem, state,  # noqa: E402,F401
-                                stdio)
+from faasm.runtime.host import chain, debug, io, s3, shared_mem, state, stdio  # noqa: E402,F401
