@@ -284,7 +284,8 @@ def report(plat: Side, flo: Side, machine: dict, spy: Path | None) -> None:
               f"{b[0] * 1e3:8.2f} {b[1] * 1e3:8.2f} {b[2]:8.0f}   "
               f"{ratio[0]:5.2f}x {ratio[1]:5.2f}x {ratio[2]:6.2f}x")
     for phase in plat.loads:
-        per_round = [x.rate / y.rate for x, y in zip(plat.loads[phase], flo.loads[phase])]
+        per_round = [x.rate / y.rate
+                     for x, y in zip(plat.loads[phase], flo.loads[phase], strict=True)]
         print(f"  calls/s ratio per round, {phase}: "
               + " ".join(f"{r:.2f}" for r in per_round))
     seq = ratios["sequential"]

@@ -17,7 +17,6 @@ import os
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
 
 from faasm.calls import Call, CallResult, Outcome

@@ -43,12 +43,12 @@ class _Announcer:
                 try:
                     registry.announce(self.name, queues, concurrency, os.getpid())
                 except Exception:  # Redis away: announce again next beat
-                    pass
+                    logger.debug("could not announce worker %s", self.name, exc_info=True)
                 self.stop.wait(BEAT)
             try:
                 registry.leave(self.name)
-            except Exception:
-                pass
+            except Exception:  # it ages out of the registry instead
+                logger.debug("could not remove worker %s", self.name, exc_info=True)
 
         self.thread = threading.Thread(target=beat, name="faasm-announce", daemon=True)
         self.thread.start()
@@ -180,7 +180,7 @@ def _killed_at_its_limit(sender=None, task_id=None, exception=None, kwargs=None,
 
     try:
         call = Call.from_message(kwargs)
-    except Exception:
+    except Exception:  # noqa: BLE001 - a task that is not a call has no call to count
         return
     limit = float(exception.args[0]) if exception.args else 0.0
     observer.finished(call, "timeout", limit, reason=failure_reason(exception, "FAILURE"))

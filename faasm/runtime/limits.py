@@ -24,7 +24,7 @@ class Limits:
     stdout: int
 
     @classmethod
-    def for_call(cls, settings: Settings, timeout: float | None) -> "Limits":
+    def for_call(cls, settings: Settings, timeout: float | None) -> Limits:
         chosen = settings.call_timeout if timeout is None else timeout
         return cls(timeout=min(chosen, settings.max_call_timeout),
                    memory=settings.memory_limit, output=settings.output_limit,

@@ -52,7 +52,7 @@ def library_root(cache: Path) -> Path | None:
     if cache not in _made:
         try:
             _made[cache] = _make(Path(cache))
-        except Exception as exc:  # an optional view: the call runs without it
+        except Exception as exc:  # noqa: BLE001 - an optional view: calls run without it
             log.warning("no /lib/python3.8 for wasm calls: %s: %s", type(exc).__name__, exc)
             _made[cache] = None
     return _made[cache]

@@ -67,7 +67,7 @@ def _payload(data: bytes, start: int) -> tuple[int, int]:
 
 
 def _has_table(data: bytes, sections) -> bool:
-    for section_id, start, end in sections:
+    for section_id, start, _end in sections:
         if section_id == _TABLE:
             _, count = _payload(data, start)
             if count:
@@ -135,7 +135,7 @@ def export_function_table(data: bytes) -> bytes:
             return data[:start] + section + data[end:]
     # No export section: add one after the sections that must precede it.
     insert_at = 8
-    for section_id, start, end in sections:
+    for section_id, _start, end in sections:
         if section_id in _BEFORE_EXPORT:
             insert_at = end
     payload = _leb(1) + entry

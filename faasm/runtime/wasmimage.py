@@ -92,7 +92,7 @@ def _const_end(data: bytes, pos: int) -> int:
 def layout(data: bytes) -> Layout:
     sections = _sections(data)
     limits, flags, globals_, imported_globals, imported_memories = None, 0, [], 0, 0
-    for section_id, start, end in sections:
+    for section_id, start, _end in sections:
         if section_id == _IMPORT:
             pos, count = _payload(data, start)
             for _ in range(count):
@@ -291,7 +291,8 @@ def preinitialised(data: bytes, memory: bytes | memoryview,
             raise NotImageable("global count differs from the module's")
         replaced[_GLOBAL] = _section(_GLOBAL, _vector([
             bytes([g.valtype, 1]) + const_expr(g.valtype, v) if g.mutable
-            else bytes([g.valtype, 0]) + g.init for g, v in zip(shape.globals, global_values)]))
+            else bytes([g.valtype, 0]) + g.init
+            for g, v in zip(shape.globals, global_values, strict=True)]))
     if _DATACOUNT in present:
         replaced[_DATACOUNT] = _section(_DATACOUNT, _leb(len(keep) + len(segments)))
     return _assemble(data, shape.sections, replaced, {})

@@ -36,14 +36,14 @@ def warm(tmp_path_factory):
 
 @pytest.fixture
 def py(warm, tmp_path, redis_url):
-    storage = open_storage(str(tmp_path / "storage"))
+    store = open_storage(str(tmp_path / "store"))
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     settings = Settings().replace(redis_url=redis_url, key_prefix=prefix,
                                   python_cache_path=CACHE, memory_limit=256 * MiB,
                                   stdout_limit=1000, call_timeout=30.0)
     services = Services(state=GlobalState(redis.Redis.from_url(redis_url), prefix),
-                        files=CallFiles(storage))
-    runtime = PythonRuntime(settings, storage, services)
+                        files=CallFiles(store))
+    runtime = PythonRuntime(settings, store, services)
     ids = iter(range(1, 1 << 30))
 
     class Py:
@@ -51,7 +51,7 @@ def py(warm, tmp_path, redis_url):
 
         @staticmethod
         def upload(source: str, function: str = "f") -> None:
-            Functions(storage).put_python("u", function, source.encode())
+            Functions(store).put_python("u", function, source.encode())
 
         @staticmethod
         def call(function: str = "f", **call):
@@ -120,7 +120,7 @@ def test_a_reupload_is_never_run_from_the_old_image(py):
     assert py.call().stdout == b"one\n"
 
 
-def test_state_chaining_stdout_and_limits_hold(platform):
+def test_state_chaining_stdout_and_limits_hold(platform):  # noqa: F811 - the fixture
     platform.state.set("u", "k", b"value")
     source = '''
 import sys
@@ -154,10 +154,10 @@ def test_an_image_that_cannot_be_made_falls_back(warm, tmp_path, caplog):
     packages = tmp_path / "site"
     packages.mkdir()
     (packages / "leaky.py").write_text("KEPT = open('/tmp/kept', 'w')\n")
-    storage = open_storage(str(tmp_path / "storage"))
+    store = open_storage(str(tmp_path / "store"))
     runtime = PythonRuntime(Settings().replace(python_cache_path=CACHE,
-                                               python_packages=str(packages)), storage)
-    Functions(storage).put_python("u", "leaks", b"import leaky\nprint('ran')\n")
+                                               python_packages=str(packages)), store)
+    Functions(store).put_python("u", "leaks", b"import leaky\nprint('ran')\n")
     with caplog.at_level(logging.WARNING, logger="faasm.runtime.python"):
         results = [runtime.execute(Call(id=i, user="u", function="leaks", python=True))
                    for i in (1, 2)]

@@ -3,8 +3,13 @@ rewritten to start where a captured instance was."""
 
 import wasmtime
 
-from faasm.runtime.wasmimage import (IMAGE_MODULE, image_module, initial_memory,
-                                     preinitialised, split_code)
+from faasm.runtime.wasmimage import (
+    IMAGE_MODULE,
+    image_module,
+    initial_memory,
+    preinitialised,
+    split_code,
+)
 
 MODULE = wasmtime.wat2wasm('''(module
   (memory (export "memory") 1)

