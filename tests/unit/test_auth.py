@@ -17,7 +17,7 @@ from api.auth import bearer_token
 from faasm import errors
 from faasm.auth import ADMIN, Principal, Tokens
 from faasm.batches import Batches
-from faasm.calls import CallResult, CallStatus
+from faasm.calls import CallResult, Outcome
 from faasm.files import SharedFiles
 from faasm.functions import Functions
 from faasm.records import CallRecords
@@ -202,10 +202,7 @@ class FakeQueue:
         return CallResult(output=b"ok")
 
     def status(self, call_id):
-        return CallStatus.SUCCESS, CallResult(output=b"ok")
-
-    def report(self, call_id):
-        return {"status": "SUCCESS"}
+        return Outcome(result=CallResult(output=b"ok"))
 
     def flush(self):
         return 1
@@ -214,7 +211,7 @@ class FakeQueue:
         self.batched = calls
 
     def outcomes(self, call_ids):
-        return [(CallStatus.SUCCESS, CallResult(output=b"ok"), None) for _ in call_ids]
+        return [Outcome(result=CallResult(output=b"ok")) for _ in call_ids]
 
 
 @pytest.fixture
