@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -34,6 +35,32 @@ class Dispatcher(Protocol):
 
     def store(self, call_id: int, outcome: Outcome) -> None:
         """Record the outcome of a call run inline, for pollers and waiters."""
+
+
+class MemoryDispatcher:
+    """A :class:`Dispatcher` in this process's memory: calls are queued in
+    ``submitted`` (nothing runs them unless awaited inline), outcomes kept in a
+    dict, and a waiter wakes as soon as one is stored. For tests and tools; the
+    contract suite (tests/integration/test_dispatchers.py) holds it and the
+    Celery one to the same behaviour."""
+
+    def __init__(self):
+        self.submitted: list[Call] = []
+        self.outcomes: dict[int, Outcome] = {}
+        self._stored = threading.Condition()
+
+    def submit(self, call: Call) -> None:
+        self.submitted.append(call)
+
+    def wait(self, call_id: int, timeout: float) -> Outcome | None:
+        with self._stored:
+            self._stored.wait_for(lambda: call_id in self.outcomes, max(timeout, 0.0))
+            return self.outcomes.get(call_id)
+
+    def store(self, call_id: int, outcome: Outcome) -> None:
+        with self._stored:
+            self.outcomes[call_id] = outcome
+            self._stored.notify_all()
 
 
 class Chaining:

@@ -7,25 +7,9 @@ import pytest
 import redis
 
 from faasm.calls import CallResult
-from faasm.chaining import Chaining, Outcome
+from faasm.chaining import Chaining, MemoryDispatcher, Outcome
 from faasm.errors import BadRequest, CallFailed, CallTimedOut
 from faasm.records import CallRecords
-
-
-class MemoryDispatcher:
-    def __init__(self):
-        self.queued, self.outcomes = [], {}
-
-    def submit(self, call):
-        self.queued.append(call)
-
-    def wait(self, call_id, timeout):
-        if call_id not in self.outcomes:
-            time.sleep(min(timeout, 0.01))
-        return self.outcomes.get(call_id)
-
-    def store(self, call_id, outcome):
-        self.outcomes[call_id] = outcome
 
 
 class AnyFunction:
@@ -53,7 +37,7 @@ def test_awaiting_a_queued_child_runs_it_inline_once(records):
     chaining, dispatcher = make(records, execute)
     parent = records.issue(dict(user="u", function="f"))
     child = chaining.chain(parent, "g", b"abc")
-    assert dispatcher.queued == [child] and child.parent == parent.id
+    assert dispatcher.submitted == [child] and child.parent == parent.id
     outcome = chaining.await_call(parent, child.id, time.monotonic() + 5, known=child)
     assert outcome.result.output == b"ABC" and ran == [child.id]
     assert outcome.result.worker.startswith("inline@")
@@ -142,9 +126,9 @@ def test_fan_out_per_call_is_bounded(records):
         chaining.chain(root, "g", b"")
     with pytest.raises(CallFailed, match="fan-out limit reached"):
         chaining.chain(root, "g", b"")
-    assert len(dispatcher.queued) == 4
+    assert len(dispatcher.submitted) == 4
     # Another call of the same request has its own fan-out.
-    assert chaining.chain(dispatcher.queued[0], "g", b"").depth == 2
+    assert chaining.chain(dispatcher.submitted[0], "g", b"").depth == 2
 
 
 def test_calls_per_request_are_bounded_across_the_tree(records):
@@ -159,7 +143,7 @@ def test_calls_per_request_are_bounded_across_the_tree(records):
             except CallFailed as exc:
                 assert "calls per request limit reached: 5" in exc.reason
                 refused += 1
-    assert len(dispatcher.queued) == 5 and refused > 0
+    assert len(dispatcher.submitted) == 5 and refused > 0
     assert "FAASM_CHAIN_MAX_CALLS" in records.get(root.id)["limit"]
     # Another request is not affected.
     other = records.issue(dict(user="u", function="f"))

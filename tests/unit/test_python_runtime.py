@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from faasm.calls import Call
-from faasm.chaining import Chaining, Outcome
+from faasm.chaining import Chaining, MemoryDispatcher
 from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.files import CallFiles, SharedFiles
 from faasm.functions import Functions
@@ -28,25 +28,6 @@ from faasm.storage import open_storage
 from tests import wat
 
 CACHE = os.environ.get("FAASM_PYTHON_CACHE") or str(PROJECT_ROOT / "data" / "python-cache")
-
-
-class InlineDispatcher:
-    """No queue: chained calls wait until awaited, and awaiting runs them inline."""
-
-    def __init__(self):
-        self.submitted: list[Call] = []
-        self.outcomes: dict[int, Outcome] = {}
-
-    def submit(self, call: Call) -> None:
-        self.submitted.append(call)
-
-    def wait(self, call_id: int, timeout: float) -> Outcome | None:
-        if call_id not in self.outcomes:
-            time.sleep(timeout)
-        return self.outcomes.get(call_id)
-
-    def store(self, call_id: int, outcome: Outcome) -> None:
-        self.outcomes[call_id] = outcome
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +53,7 @@ def platform(warm, storage, redis_url):
     services = Services(state=GlobalState(client, prefix), files=CallFiles(storage))
     python = python_runtime = PythonRuntime(settings, storage, services)
     wasm = WasmRuntime(settings, storage, services)
-    dispatcher = InlineDispatcher()
+    dispatcher = MemoryDispatcher()
 
     def execute(call: Call):
         return (python if call.python else wasm).execute(call)

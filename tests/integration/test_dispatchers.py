@@ -1,0 +1,66 @@
+"""One contract for every faasm.chaining.Dispatcher: the shipped in-memory one and
+the workers' Celery one (over a real Redis, no worker), held to the same behaviour."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from faasm.calls import Call, CallResult
+from faasm.chaining import MemoryDispatcher, Outcome
+from faasm.settings import Settings
+from tests import fresh_database
+
+
+@pytest.fixture(params=["memory", "celery"])
+def dispatcher(request, redis_url):
+    if request.param == "memory":
+        return MemoryDispatcher()
+    from workers.app import CallQueue, create_celery
+    from workers.dispatch import CeleryDispatcher
+
+    settings = Settings(redis_url=fresh_database(redis_url))
+    app = create_celery(settings)
+    return CeleryDispatcher(app, CallQueue(app, settings))
+
+
+_ids = iter(range(1000, 10**6))
+
+
+def a_call() -> Call:
+    return Call(id=next(_ids), user="contract", function="f", input=b"in")
+
+
+def test_a_call_nobody_ran_has_no_outcome_within_the_wait(dispatcher):
+    call = a_call()
+    dispatcher.submit(call)
+    started = time.monotonic()
+    assert dispatcher.wait(call.id, 0.3) is None
+    assert 0.25 <= time.monotonic() - started < 5
+
+
+def test_a_stored_success_is_what_a_waiter_reads(dispatcher):
+    call = a_call()
+    result = CallResult(output=b"out\x00put", stdout=b"printed\n", worker="w/1")
+    dispatcher.store(call.id, Outcome(result=result))
+    outcome = dispatcher.wait(call.id, 5)
+    assert outcome.ok and outcome.result.output == b"out\x00put"
+    assert (outcome.result.stdout, outcome.result.worker) == (b"printed\n", "w/1")
+
+
+def test_a_stored_failure_keeps_its_reason(dispatcher):
+    call = a_call()
+    dispatcher.store(call.id, Outcome(reason="Call failed: it said no"))
+    outcome = dispatcher.wait(call.id, 5)
+    assert not outcome.ok and outcome.reason == "Call failed: it said no"
+
+
+def test_a_waiter_wakes_when_the_outcome_is_stored(dispatcher):
+    call = a_call()
+    threading.Timer(0.3, dispatcher.store, (call.id, Outcome(result=CallResult()))).start()
+    started = time.monotonic()
+    outcome = dispatcher.wait(call.id, 20)
+    assert outcome is not None and outcome.ok
+    assert time.monotonic() - started < 10  # woken, not timed out
