@@ -31,6 +31,7 @@ from faasm.calls import (
     b64encode,
     parse_call_id,
     parse_invoke,
+    text_or_base64,
 )
 from faasm.errors import CallFailed
 from faasm.functions import Functions
@@ -184,20 +185,12 @@ def outcome_json(outcome: Outcome) -> dict:
               "timings": {}, "worker": None, "finished": outcome.finished}
     if outcome.ok:
         for name in ("output", "stdout", "stderr"):
-            report[name], report[f"{name}_encoding"] = _text_or_base64(
+            report[name], report[f"{name}_encoding"] = text_or_base64(
                 getattr(outcome.result, name))
         report.update(timings=outcome.result.timings, worker=outcome.result.worker or None)
     elif outcome.ended:
         report["error"] = outcome.reason
     return report
-
-
-def _text_or_base64(data: bytes) -> tuple[str, str]:
-    """(text, "utf-8") when ``data`` decodes as UTF-8, else (base64, "base64")."""
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return b64encode(data), "base64"
 
 
 def _header_safe(text: str) -> str:

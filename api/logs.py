@@ -19,26 +19,21 @@ import falcon
 
 from api.auth import IN_RESPONDER, principal
 from faasm.calllog import CallLog
-from faasm.calls import b64encode, parse_call_id
+from faasm.calls import CallStatus, parse_call_id, text_or_base64
 from faasm.errors import BadRequest
 
-STATUS = {"success": "SUCCESS", "failed": "FAILED", "timeout": "FAILED"}
+STATUS = {"success": CallStatus.SUCCESS.value, "failed": CallStatus.FAILED.value,
+          "timeout": CallStatus.FAILED.value}
 #: Most calls one follow request answers.
 MAX_CALLS = 100
 
 
-def _text_or_base64(data: bytes) -> tuple[str, str]:
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        return b64encode(data), "base64"
-
-
 def _entry_json(entry: dict) -> dict:
-    stdout, stdout_encoding = _text_or_base64(entry["stdout"])
-    stderr, stderr_encoding = _text_or_base64(entry["stderr"])
+    stdout, stdout_encoding = text_or_base64(entry["stdout"])
+    stderr, stderr_encoding = text_or_base64(entry["stderr"])
     return {"id": entry["id"], "user": entry["user"], "function": entry["function"],
-            "status": STATUS.get(entry["outcome"], "FAILED"), "outcome": entry["outcome"],
+            "status": STATUS.get(entry["outcome"], CallStatus.FAILED.value),
+            "outcome": entry["outcome"],
             "stdout": stdout, "stdout_encoding": stdout_encoding,
             "stderr": stderr, "stderr_encoding": stderr_encoding, "error": entry["error"],
             "seconds": round(entry["seconds"], 6),

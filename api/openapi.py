@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 
 from api.openapi_ops import add_invoke_operations, add_upload_operations, operations_of_both
+from faasm.calls import CallStatus
 
 VERSION = "0.1.0"
 NAME_PATTERN = r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$"
@@ -243,7 +244,7 @@ _CALL_REPORT = {
         "user": {"type": ["string", "null"]},
         "function": {"type": ["string", "null"]},
         "python": {"type": "boolean"},
-        "status": {"type": "string", "enum": ["QUEUED", "RUNNING", "SUCCESS", "FAILED"],
+        "status": {"type": "string", "enum": [s.value for s in CallStatus],
                    "description": "QUEUED until a worker takes the call"},
         "output": _BYTES_FIELD, "output_encoding": _ENCODING,
         "stdout": _BYTES_FIELD, "stdout_encoding": _ENCODING,

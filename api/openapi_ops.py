@@ -3,6 +3,8 @@ health and metrics (both APIs). :mod:`api.openapi` merges them into its document
 
 from __future__ import annotations
 
+from faasm.calls import CallStatus
+
 
 def _json(description: str, schema: dict) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
@@ -114,7 +116,7 @@ def operations_of_both(tag: str) -> dict:
 _LOGS = {"type": "object", "properties": {
     "id": {"type": "integer"}, "user": {"type": ["string", "null"]},
     "function": {"type": ["string", "null"]},
-    "status": {"type": "string", "enum": ["QUEUED", "RUNNING", "SUCCESS", "FAILED"]},
+    "status": {"type": "string", "enum": [s.value for s in CallStatus]},
     "outcome": {"type": ["string", "null"], "enum": ["success", "failed", "timeout", None]},
     "stdout": {"type": "string"}, "stdout_encoding": {"type": "string",
                                                       "enum": ["utf-8", "base64"]},

@@ -22,6 +22,15 @@ def b64encode(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def text_or_base64(data: bytes) -> tuple[str, str]:
+    """(text, "utf-8") when ``data`` decodes as UTF-8, else (base64, "base64"): how
+    the JSON answers carry bytes."""
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return b64encode(data), "base64"
+
+
 def b64decode(text: str, what: str = "data") -> bytes:
     try:
         return base64.b64decode(text, validate=True)

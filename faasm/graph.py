@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from faasm.calls import Outcome
+from faasm.calls import CallStatus, Outcome
 from faasm.planner import MessageResult
 
 #: ``outcomes(ids)`` -> the Outcome of each ID.
@@ -133,7 +133,7 @@ def _planner_message(node: GraphNode) -> str:
     """Today's messageToJson (protobuf JSON of faabric.Message)."""
     result = MessageResult(
         id=node.id, app_id=0, user=node.user, function=node.function, output=node.output,
-        return_value=0 if node.status != "FAILED" else 1,
+        return_value=0 if node.status != CallStatus.FAILED.value else 1,
         start_ms=int((node.start or node.submitted or 0) * 1000),
         finish_ms=int((node.end or 0) * 1000), host=node.worker or "",
         chained=[c.id for c in node.children])
