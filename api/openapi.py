@@ -11,9 +11,9 @@ import copy
 
 from api.openapi_ops import add_invoke_operations, add_upload_operations, operations_of_both
 from faasm.calls import CallStatus
+from faasm.names import NAME_PATTERN
 
 VERSION = "0.1.0"
-NAME_PATTERN = r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$"
 
 _CORS = ("Every answer carries permissive CORS headers and `OPTIONS` on any path "
          "answers 200. Every error is a status code with a one-line `text/plain` reason.")

@@ -34,7 +34,6 @@ from deploy.processes import Platform, private_redis
 from tests import wat
 
 N, ROUNDS, CONCURRENCY = 1000, 3, 2
-QUEUE = "faasm-async"
 #: A call that does nothing: the platform's own per-call cost, not the function's.
 NOOP = wat.module('(func (export "_start"))')
 
@@ -75,11 +74,11 @@ class Bench:
         return self._rates(ids, started)
 
     def bare(self, n: int) -> tuple[float, float]:
-        from workers.app import PING_TASK
+        from workers.app import ASYNC_QUEUE, PING_TASK
 
         started = time.time()
         with self.app.producer_or_acquire() as producer:
-            ids = [self.app.send_task(PING_TASK, queue=QUEUE, producer=producer).id
+            ids = [self.app.send_task(PING_TASK, queue=ASYNC_QUEUE, producer=producer).id
                    for _ in range(n)]
         return self._rates(ids, started)
 

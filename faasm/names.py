@@ -7,7 +7,10 @@ import re
 
 from faasm.errors import BadRequest
 
-_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+#: A user, function or key name: 1-128 characters of [A-Za-z0-9_.-], not . or ..
+#: (the OpenAPI documents state it with this pattern too).
+NAME_PATTERN = r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,128}$"
+_NAME = re.compile(NAME_PATTERN)
 
 #: The URL scheme under which functions see shared files.
 SHARED_SCHEME = "faasm://"
@@ -26,7 +29,7 @@ def check_name(value: object, what: str) -> str:
     """
     if not isinstance(value, str) or not value:
         raise BadRequest(f"Empty {what}")
-    if not _NAME.fullmatch(value) or value in (".", ".."):
+    if not _NAME.fullmatch(value):
         shown = value if len(value) <= 40 else value[:40] + "..."
         raise BadRequest(
             f"Invalid {what} {shown!r}: use 1-128 characters of A-Z a-z 0-9 _ . -")
