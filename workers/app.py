@@ -303,6 +303,14 @@ def await_result(result: AsyncResult, timeout: float) -> bool:
             except (redis.ConnectionError, redis.TimeoutError, ConnectionError,
                     kombu.exceptions.OperationalError):
                 time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
+            except RuntimeError as exc:
+                # Celery's result consumer gives up ("Retry limit exceeded ... must be
+                # restarted") when its one reconnect fails while Redis is away; the
+                # next wait reconnects it, so this too only pauses the wait.
+                if not isinstance(exc.__cause__, (redis.ConnectionError, redis.TimeoutError,
+                                                  ConnectionError)):
+                    raise
+                time.sleep(min(0.5, max(deadline - time.monotonic(), 0)))
     finally:
         if not result.ready():
             result.backend.remove_pending_result(result)  # stop listening for it

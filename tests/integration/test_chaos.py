@@ -61,6 +61,7 @@ class Load:
     def __init__(self, plat):
         self.plat = plat
         self.answers = []  # (kind, input, status, text)
+        self.ids = []  # (call ID, input) of every call a 200 answered, sync and async
         self.stop = threading.Event()
         self.count = collections.Counter()
         self.lock = threading.Lock()
@@ -77,6 +78,9 @@ class Load:
             try:
                 r = session.post(self.plat.invoke_url, json=body, timeout=90)
                 answer = (kind, data, r.status_code, r.text)
+                if r.status_code == 200:
+                    with self.lock:
+                        self.ids.append((int(r.headers["X-Faasm-Call-Id"]), data))
             except requests.RequestException as exc:
                 answer = (kind, data, 0, f"{type(exc).__name__}: {exc}")
             with self.lock:
@@ -161,6 +165,9 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
                 if kind == "async" and status == 200}
     async_ok = [a for a in answers if a[0] == "async" and a[2] == 200]
     assert len(accepted) == len(async_ok), "a call ID was issued twice"
+    issued = collections.Counter(call_id for call_id, _ in load.ids)
+    twice = sorted((i, d) for i, d in load.ids if issued[i] > 1)
+    assert not twice, f"call IDs issued to two calls: {twice[:6]}"
 
     # Every accepted async call ends SUCCESS with its own input: none lost or RUNNING.
     deadline = time.monotonic() + 45
