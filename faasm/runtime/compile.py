@@ -21,7 +21,7 @@ import sys
 from faasm.errors import BadRequest, TooLarge
 from faasm.functions import artifact_key, check_wasm_header, content_hash, wasm_key
 from faasm.runtime.wasmbin import export_function_table
-from faasm.settings import get_settings
+from faasm.settings import PROJECT_ROOT, get_settings
 from faasm.storage import Storage
 from faasm.storage.artifacts import Artifacts, host_secret
 
@@ -69,8 +69,8 @@ def upload_wasm(storage: Storage, user: str, function: str, data: bytes,
 def precompile(data: bytes, epoch: bool | None, timeout: float, memory: int) -> tuple[str, bytes]:
     """``(engine key, serialized machine code)`` of ``data``, compiled in a child
     within ``timeout`` seconds and ``memory`` bytes of data."""
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    path = os.pathsep.join(p for p in (str(PROJECT_ROOT), os.environ.get("PYTHONPATH", ""))
+                           if p)
     env = dict(os.environ, PYTHONPATH=path)
     args = [sys.executable, "-m", "faasm.runtime.compile", str(memory),
             {None: "default", True: "epoch", False: "kill"}[epoch]]

