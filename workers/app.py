@@ -71,6 +71,8 @@ def create_celery(settings: Settings) -> celery.Celery:
         result_expires=settings.result_retention,
         # Flower shows every call under its call ID.
         worker_send_task_events=True, task_send_sent_event=True,
+        # ... from events sent in batches (workers/consumer.py).
+        worker_consumer="workers.consumer:Consumer",
         broker_connection_retry_on_startup=True,
         broker_transport_options=broker_transport_options(settings),
         result_backend_transport_options={"retry_policy": {"timeout": 5.0},
