@@ -84,11 +84,14 @@ class _Observer:
             from faasm import redisdb
             from faasm.calllog import CallLog
             from faasm.metrics import CallMetrics
+            from workers.app import REDIS_TRANSPORT, app
 
             settings = get_settings()
             self.client = redisdb.connect(settings)
             self.logs = CallLog(self.client, settings.key_prefix, settings.result_retention)
             self.metrics = CallMetrics(self.client, settings.key_prefix)
+            # Over the Redis broker the worker's main process marks a call taken.
+            self.marked_by_broker = app.conf.broker_transport == REDIS_TRANSPORT
             self.pid = os.getpid()
 
     def started(self, call: Call) -> None:
@@ -96,13 +99,12 @@ class _Observer:
 
         Over the Redis broker the worker's main process marked it already, with the
         broker's record of the message taken (workers/transport.py)."""
-        from faasm.records import started_key
-        from workers.app import REDIS_TRANSPORT, app
-
-        if app.conf.broker_transport == REDIS_TRANSPORT:
-            return
         try:
             self._ready()
+            if self.marked_by_broker:
+                return
+            from faasm.records import started_key
+
             settings = get_settings()
             self.client.set(started_key(settings.key_prefix, call.id), b"1",
                             ex=settings.result_retention)
