@@ -28,6 +28,8 @@ import gc
 import linecache
 import sys
 
+import hostframe
+
 from pyfaasm import core
 
 MAIN = "faasm_main"
@@ -39,8 +41,10 @@ MAX_MESSAGE = 400
 _prepared = None
 
 
-def main():
-    head, payload = core._request("start")
+def main(call=None):
+    """Run the call: ``call`` is its ``start`` frame when the host wrote it into the turn,
+    else it is asked for."""
+    head, payload = core._request("start") if call is None else hostframe.decode(call)
     size = head["source_len"]
     filename = head["filename"]
     entry = head.get("entry")
