@@ -2,7 +2,9 @@
 
 The host runs ``from pyfaasm import _runner; _runner.main()`` as the one turn
 of a fresh sandbox. :func:`main` asks the host for the call (the source, the
-input, the entry point), then runs it:
+input, the entry point), then runs it (a call from an image is handed its call
+in the turn itself, ``_runner.main(b"<start frame>")``, which saves the round
+trip):
 
 - a chained call (``entry`` set) runs the file as module ``faasm_function``,
   then calls that top-level function with the input bytes (or with no
