@@ -101,6 +101,43 @@ set_output(repr(seen))
     assert outputs == {b"[None, None, '/', [], False]"}
 
 
+def test_stdout_and_stderr_are_captured_however_written(py):
+    py.upload('''import os, sys
+os.write(1, b"raw\\n")
+print("printed", flush=True)
+os.write(2, b"err\\n")
+print("late", file=sys.stderr)
+''')
+    for _ in range(2):
+        result = py.call()
+        assert (result.stdout, result.stderr) == (b"raw\nprinted\n", b"err\nlate\n")
+
+
+def test_a_closed_stdout_is_wasmtimes_again(py):
+    py.upload('''import errno, os, sys
+print("before", flush=True)
+os.close(1)
+try:
+    os.write(1, b"after\\n")
+except OSError as exc:
+    print(exc.errno == errno.EBADF, file=sys.stderr)
+''')
+    result = py.call()
+    assert result.stdout == b"before\n"
+    assert result.stderr == b"True\n"  # as wasmtime answers a closed descriptor
+
+
+def test_inputs_too_big_for_the_turn_come_through_the_door(py):
+    from faasm.runtime.python.door import INLINE_CALL
+
+    py.upload('''from pyfaasm.core import get_input, set_output
+set_output(get_input()[::-1])
+''')
+    for size in (0, 10, INLINE_CALL, INLINE_CALL + 1, 4 * INLINE_CALL):
+        data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+        assert py.call(input=data).output == data[::-1]
+
+
 def test_random_numbers_differ_between_calls(py):
     py.upload('''import random
 import numpy as np

@@ -2,7 +2,9 @@
 
 The host runs ``from pyfaasm import _runner; _runner.main()`` as the one turn
 of a fresh sandbox. :func:`main` asks the host for the call (the source, the
-input, the entry point), then runs it:
+input, the entry point), then runs it (a call from an image is handed its call
+in the turn itself, ``_runner.main(b"<start frame>")``, which saves the round
+trip):
 
 - a chained call (``entry`` set) runs the file as module ``faasm_function``,
   then calls that top-level function with the input bytes (or with no
@@ -28,6 +30,8 @@ import gc
 import linecache
 import sys
 
+import hostframe
+
 from pyfaasm import core
 
 MAIN = "faasm_main"
@@ -39,8 +43,10 @@ MAX_MESSAGE = 400
 _prepared = None
 
 
-def main():
-    head, payload = core._request("start")
+def main(call=None):
+    """Run the call: ``call`` is its ``start`` frame when the host wrote it into the turn,
+    else it is asked for."""
+    head, payload = core._request("start") if call is None else hostframe.decode(call)
     size = head["source_len"]
     filename = head["filename"]
     entry = head.get("entry")

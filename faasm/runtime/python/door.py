@@ -58,6 +58,9 @@ class Failure:
 
 
 Reply = tuple[dict, bytes]
+#: Largest source and input, together, handed over inside the turn (:func:`inline_turn`):
+#: the guest compiles the turn, so a bigger call is cheaper through the door.
+INLINE_CALL = 16 * 1024
 #: Every operation, by name: handler(door, header, payload) -> (reply header, reply payload).
 OPERATIONS: dict[str, Callable[[Door, dict, bytes], Reply]] = {}
 
@@ -102,6 +105,17 @@ class Door:
             self.stop(CallFailed(f"Function failed: internal error in host operation {op}"))
             return encode({"error": "internal error"})
 
+    def begin(self) -> Reply:
+        """The call, as the guest's runner starts it: the ``start`` operation's reply, or
+        handed over with the turn itself (:func:`inline_turn`). Once per call."""
+        if self.started:
+            raise HostCallError("the call has already started")
+        self.started = True
+        call = self.ctx.call
+        return ({"source_len": len(self.source), "filename": self.filename,
+                 "entry": call.entry, "argv": guest_argv(call), "idx": call.idx},
+                self.source + call.input)
+
     def stop(self, error: CallFailed) -> None:
         """Fail the call with ``error`` and stop the guest (it cannot catch this)."""
         if self.ctx.error is None:
@@ -136,13 +150,7 @@ def _chaining(door: Door):
 # -- the call ------------------------------------------------------------------
 @operation("start")
 def start(door: Door, header: dict, payload: bytes) -> Reply:
-    if door.started:
-        raise HostCallError("the call has already started")
-    door.started = True
-    call = door.ctx.call
-    return ({"source_len": len(door.source), "filename": door.filename, "entry": call.entry,
-             "argv": guest_argv(call), "idx": call.idx},
-            door.source + call.input)
+    return door.begin()
 
 
 @operation("output")
@@ -266,6 +274,16 @@ def await_call(door: Door, header: dict, payload: bytes) -> Reply:
     if header.get("output") is True:
         body = outcome.result.output if outcome.ok else outcome.reason.encode()
     return {"ok": outcome.ok}, body
+
+
+def inline_turn(door: Door) -> str | None:
+    """The runner's turn with the call written into it (a bytes literal of its ``start``
+    frame), which saves the turn's one door round trip; None if the source and input are
+    too big for that (the runner then asks for its call as usual)."""
+    if len(door.source) + len(door.ctx.call.input) > INLINE_CALL:
+        return None
+    frame = encode(*door.begin())
+    return f"from pyfaasm import _runner\n_runner.main({frame!r})\n"
 
 
 class ImageDoor:

@@ -48,7 +48,7 @@ from faasm.runtime.executor import TRUNCATED
 from faasm.runtime.limits import Limits, describe_bytes
 from faasm.runtime.linking import refuse_links
 from faasm.runtime.python import cache
-from faasm.runtime.python.door import Door
+from faasm.runtime.python.door import Door, inline_turn
 from faasm.runtime.python.sandbox import Grant as LayoutGrant
 from faasm.runtime.python.sandbox import Layout, Sandbox, Stdlib
 from faasm.runtime.python.scratch import PYTHON_LIB, ScratchFiles
@@ -200,8 +200,9 @@ class PythonRuntime:
         try:
             if image is not None:
                 loaded_at = time.perf_counter()
+                turn = inline_turn(door) or TURN
                 done = self.snapshots.sandbox.turn(
-                    image, TURN.encode(), host=door, shared=str(mount.path),
+                    image, turn.encode(), host=door, shared=str(mount.path),
                     memory=limits.memory, timeout=limits.timeout, output=limits.stdout,
                     cancel=cancel)
             else:

@@ -131,6 +131,7 @@ class Snapshots:
         self.sandbox = sandbox
         self.dir = cache / "images"
         self.runtime = runtime_digest(guest_lib)
+        self._prefix: hashlib._Hash | None = None
         self._kept: OrderedDict[str, Image] = OrderedDict()
         self._failed: dict[str, str] = {}
         self._building: dict[str, threading.Lock] = {}
@@ -166,7 +167,11 @@ class Snapshots:
         return Image(self.code, memory, self._code_imports)
 
     def key(self, source: bytes, filename: str) -> str:
-        h = hashlib.sha256(f"{self.runtime}|{self.sandbox.layout.key()}|{filename}|".encode())
+        if self._prefix is None:  # the runtime and the layout: the same for every call
+            self._prefix = hashlib.sha256(f"{self.runtime}|{self.sandbox.layout.key()}|"
+                                          .encode())
+        h = self._prefix.copy()
+        h.update(f"{filename}|".encode())
         h.update(source)
         return h.hexdigest()
 
