@@ -106,13 +106,21 @@ def test_cancel_answers_404_for_an_unknown_call(plat):
 def test_an_awaiting_call_does_not_hold_a_second_pool_process(plat):
     """Concurrency 2: a call awaiting a child that spins 6 s runs it inline; the
     child's message must not hold the other pool process, so another call is
-    served at once."""
-    r = call(plat, "chain_budget", "await:6000", **{"async": True})
-    root = int(r.text)
-    time.sleep(1.0)
-    started = time.monotonic()
-    r = call(plat, "hello")
-    waited = time.monotonic() - started
-    assert r.status_code == 200, r.text
-    assert waited < 3.0, f"a sync call waited {waited:.1f} s behind an awaiting call"
-    assert settle(plat, [root])[root]["status"] == "SUCCESS"
+    served at once. The other process may take the child's message before the
+    awaiting call claims it (a race a loaded machine can lose); then the child
+    runs there, which is not the case under test, and the scenario is run again."""
+    for _ in range(3):
+        root = int(call(plat, "chain_budget", "await:6000", **{"async": True}).text)
+        time.sleep(1.0)
+        started = time.monotonic()
+        r = call(plat, "hello")
+        waited = time.monotonic() - started
+        assert r.status_code == 200, r.text
+        assert settle(plat, [root])[root]["status"] == "SUCCESS"
+        tree = requests.get(f"{plat.invoke_url}/status/{root}/graph", timeout=10).json()["root"]
+        (child,) = tree["children"]
+        # A child run inline is "inline@<host/pid>" of the awaiting call's process.
+        if child["worker"] == "inline@" + tree["worker"].split("@", 1)[1]:
+            assert waited < 3.0, f"a sync call waited {waited:.1f} s behind an awaiting call"
+            return
+    pytest.fail("in 3 tries the awaiting call never ran its child inline")
