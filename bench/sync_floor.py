@@ -323,6 +323,8 @@ def report(plat: Side, flo: Side, machine: dict, spy: Path | None) -> None:
         for role in sorted(counts, key=_role_order):
             per_call = {cmd: c / n for cmd, c in counts[role].most_common() if c / n >= 0.05}
             total = sum(counts[role].values()) / n
+            if total < 0.05:
+                continue
             print(f"  {name:<9} {clients:>2} {role:<13} {total:5.1f}  " + ", ".join(
                 f"{cmd} {c:.1f}" if c != 1 else cmd for cmd, c in per_call.items()))
 
