@@ -8,15 +8,16 @@ import pytest
 import redis
 
 from faasm.settings import Settings
+from tests import fresh_database
 from workers.app import create_celery
 from workers.consumer import EVENT_DELAY, Consumer
 
 
 @pytest.fixture
 def backend(redis_url):
-    backend = create_celery(Settings().replace(redis_url=redis_url)).backend
-    backend.client.flushdb()
-    return backend
+    """A result backend on a database of its own (emptied): task IDs here are
+    call IDs elsewhere."""
+    return create_celery(Settings().replace(redis_url=fresh_database(redis_url))).backend
 
 
 def _published(pubsub, seconds: float) -> dict | None:
@@ -117,7 +118,7 @@ def test_task_events_are_sent_once_per_delay():
 
 
 def test_the_transport_keeps_one_client_per_pool(redis_url):
-    app = create_celery(Settings().replace(redis_url=redis_url))
+    app = create_celery(Settings().replace(redis_url=fresh_database(redis_url)))
     with app.connection_for_write() as conn:
         channel = conn.default_channel
         with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
