@@ -12,6 +12,9 @@ Flower consuming its events. ``invoke / floor`` is then what faasm-py adds.
 - Flower: ``celery -A bench.floor flower``
 
 The broker is ``FAASM_REDIS_URL``, read when this module is imported.
+
+``bare`` (``start(bare=True)``) is issue 17's held-out floor instead: gunicorn
+gthread 2 x 8, a solo worker, no task events, no Flower.
 """
 
 from __future__ import annotations
@@ -25,10 +28,14 @@ import falcon
 NOOP_TASK = "floor.noop"
 
 
-def create_celery(redis_url: str) -> celery.Celery:
+#: Set (to anything) in a bare floor's processes: no task events.
+BARE = "FAASM_BENCH_BARE_FLOOR"
+
+
+def create_celery(redis_url: str, events: bool = True) -> celery.Celery:
     app = celery.Celery("floor", broker=redis_url, backend=redis_url)
     app.conf.update(task_serializer="json", result_serializer="json", accept_content=["json"],
-                    worker_send_task_events=True, task_send_sent_event=True,
+                    worker_send_task_events=events, task_send_sent_event=events,
                     broker_connection_retry_on_startup=True, worker_hijack_root_logger=False)
     app.task(name=NOOP_TASK)(_noop)
     return app
@@ -38,7 +45,8 @@ def _noop() -> str:
     return "pong"
 
 
-app = create_celery(os.environ.get("FAASM_REDIS_URL", "redis://127.0.0.1:6379/0"))
+app = create_celery(os.environ.get("FAASM_REDIS_URL", "redis://127.0.0.1:6379/0"),
+                    events=not os.environ.get(BARE))
 
 
 class Floor:
@@ -56,16 +64,21 @@ def get_app() -> falcon.App:
     return api
 
 
-def start(processes, port: int, flower_port: int, concurrency: int) -> None:
+def start(processes, port: int, flower_port: int, concurrency: int, bare: bool = False) -> None:
     """Start the floor's API, worker and Flower as ``processes`` (a
-    deploy.processes.Platform over the floor's own Redis) would the platform's."""
+    deploy.processes.Platform over the floor's own Redis) would the platform's;
+    ``bare``: the held-out floor (2 x 8 threads, a solo worker, no events, no Flower)."""
     from deploy.processes import BIN
 
+    if bare:
+        processes.env.update({BARE: "1", "GUNICORN_CMD_ARGS": "--threads 8"})
     processes.gunicorn("api", "bench.floor:get_app()", port)
-    processes.spawn("worker", [str(BIN / "celery"), "-A", "bench.floor", "worker", "-E",
+    pool = ["-P", "solo"] if bare else ["-E", f"--concurrency={concurrency}"]
+    processes.spawn("worker", [str(BIN / "celery"), "-A", "bench.floor", "worker", *pool,
                                "-n", "floor@%h", "--without-mingle", "--without-gossip",
-                               "--loglevel=INFO", f"--concurrency={concurrency}"])
-    processes.start_flower(flower_port, "bench.floor")
+                               "--loglevel=INFO"])
+    if not bare:
+        processes.start_flower(flower_port, "bench.floor")
 
 
 def wait_ready(url: str, seconds: float = 60) -> None:

@@ -132,19 +132,20 @@ def start_platform(data: Path, concurrency: int) -> Side:
     return Side("faasm-py", platform, server, platform.invoke_port, b"x-faasm-status: SUCCESS")
 
 
-def start_floor(data: Path, concurrency: int) -> Side:
+def start_floor(data: Path, concurrency: int, bare: bool = False) -> Side:
     server = RedisServer(data / "floor-redis").start()
     processes = Platform(server.url, data / "floor", concurrency=concurrency)
     port = free_port()
-    floor.start(processes, port, free_port(), concurrency)
+    floor.start(processes, port, free_port(), concurrency, bare)
     floor.wait_ready(f"http://127.0.0.1:{port}/")
     return Side("floor", processes, server, port, b"pong")
 
 
-def run(rounds: int, seconds: float, spy: Path | None) -> tuple[Side, Side, dict]:
+def run(rounds: int, seconds: float, spy: Path | None,
+        bare: bool = False) -> tuple[Side, Side, dict]:
     concurrency = os.cpu_count() or 2
     machine = {"cores": os.cpu_count(), "load before": os.getloadavg(),
-               "concurrency": concurrency}
+               "concurrency": concurrency, "bare": bare}
     with tempfile.TemporaryDirectory(prefix="faasm-bench-") as tmp:
         data = Path(tmp)
         (data / "redis").mkdir()
@@ -152,7 +153,7 @@ def run(rounds: int, seconds: float, spy: Path | None) -> tuple[Side, Side, dict
         sides: list[Side] = []
         try:
             sides.append(start_platform(data, concurrency))
-            sides.append(start_floor(data, concurrency))
+            sides.append(start_floor(data, concurrency, bare))
             for side in sides:  # module loaded, connections and pool processes warm
                 load.run(side.port, load.post("/", BODY), side.ok, 16, seconds=1.0)
             busy, ours = psutil.cpu_times(), _ours(sides)
@@ -272,8 +273,13 @@ def report(plat: Side, flo: Side, machine: dict, spy: Path | None) -> None:
           f"{' '.join(f'{x:.2f}' for x in machine['load before'])} before, "
           f"{' '.join(f'{x:.2f}' for x in machine['load after'])} after; other processes "
           f"used {machine['others']:.2f} cores on average during the timed rounds")
-    print(f"  both: gunicorn deploy/gunicorn/invoke.py, Celery prefork "
-          f"-c{machine['concurrency']}, task events on, Flower consuming them")
+    if machine["bare"]:
+        print(f"  faasm-py as the Procfile runs it (prefork -c{machine['concurrency']}, events, "
+              "Flower); the floor bare: gunicorn gthread 2 x 8, a solo worker, no events, "
+              "no Flower (issue 17's held-out floor)")
+    else:
+        print(f"  both: gunicorn deploy/gunicorn/invoke.py, Celery prefork "
+              f"-c{machine['concurrency']}, task events on, Flower consuming them")
     print(f"  {'':<12} {'faasm-py':>26} {'floor':>26}   {'ratio':>20}")
     print(f"  {'':<12} {'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8} "
           f"{'p50 ms':>8} {'p99 ms':>8} {'calls/s':>8}   {'p50':>6} {'p99':>6} {'calls/s':>7}")
@@ -324,6 +330,8 @@ def report(plat: Side, flo: Side, machine: dict, spy: Path | None) -> None:
         for role in sorted(counts, key=_role_order):
             per_call = {cmd: c / n for cmd, c in counts[role].most_common() if c / n >= 0.05}
             total = sum(counts[role].values()) / n
+            if total < 0.05:
+                continue
             print(f"  {name:<9} {clients:>2} {role:<13} {total:5.1f}  " + ", ".join(
                 f"{cmd} {c:.1f}" if c != 1 else cmd for cmd, c in per_call.items()))
 
@@ -360,8 +368,11 @@ def main(argv: list[str] | None = None) -> None:
                         help="length of each concurrent round, per side")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="sample every process with py-spy (if on PATH) into DIR")
+    parser.add_argument("--bare-floor", action="store_true",
+                        help="compare with issue 17's held-out floor instead: gunicorn "
+                        "gthread 2 x 8, a solo worker, no task events, no Flower")
     args = parser.parse_args(argv)
-    plat, flo, machine = run(scaled(args.rounds), args.seconds, args.py_spy)
+    plat, flo, machine = run(scaled(args.rounds), args.seconds, args.py_spy, args.bare_floor)
     report(plat, flo, machine, args.py_spy)
 
 

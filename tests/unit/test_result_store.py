@@ -1,0 +1,127 @@
+"""The result backend's one-round-trip store, and the worker's batched task events
+(workers/backend.py, workers/consumer.py), against a real Redis."""
+
+import json
+import time
+
+import pytest
+import redis
+
+from faasm.settings import Settings
+from tests import fresh_database
+from workers.app import create_celery
+from workers.consumer import EVENT_DELAY, Consumer
+
+
+@pytest.fixture
+def backend(redis_url):
+    """A result backend on a database of its own (emptied): task IDs here are
+    call IDs elsewhere."""
+    return create_celery(Settings().replace(redis_url=fresh_database(redis_url))).backend
+
+
+def _published(pubsub, seconds: float) -> dict | None:
+    """The next message published on ``pubsub``'s channels within ``seconds``, decoded."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = pubsub.get_message(timeout=max(deadline - time.monotonic(), 0.01))
+        if message is not None and message["type"] == "message":
+            return json.loads(message["data"])
+    return None
+
+
+def _stored(backend, task_id: str) -> dict:
+    return json.loads(backend.client.get(backend.get_key_for_task(task_id)))
+
+
+def test_a_success_is_stored_published_and_never_overwritten(backend):
+    pubsub = backend.client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(backend.get_key_for_task("7"))
+    backend.store_result("7", "first", "SUCCESS")
+    backend.mark_as_failure("7", RuntimeError("a redelivered copy failed"))
+    backend.store_result("7", "second", "SUCCESS")
+    assert (_stored(backend, "7")["status"], _stored(backend, "7")["result"]) == (
+        "SUCCESS", "first")
+    assert _published(pubsub, 5)["result"] == "first"
+    assert _published(pubsub, 0.3) is None  # the refused stores published nothing
+    assert 0 < backend.client.ttl(backend.get_key_for_task("7")) <= backend.expires
+
+
+def test_a_failure_may_be_replaced(backend):
+    backend.mark_as_failure("8", RuntimeError("cancelled"))
+    backend.store_result("8", "ran after all", "SUCCESS")
+    assert _stored(backend, "8")["status"] == "SUCCESS"
+
+
+def test_writes_ride_ahead_of_the_result_and_their_errors_fail_nothing(backend):
+    client = backend.client
+    client.set("faasm-test:not-a-hash", "x")
+
+    def rider(pipe):
+        pipe.hset("faasm-test:log", "outcome", "success")
+        pipe.hincrby("faasm-test:not-a-hash", "calls", 1)  # WRONGTYPE: logged, not raised
+
+    backend.store_result("0", "warm", "SUCCESS")  # the script is loaded
+    backend.ride("9", rider)
+    with client.monitor() as monitor:
+        backend.store_result("9", "out", "SUCCESS")
+        commands = []
+        while not commands or not commands[-1].startswith("SETEX"):
+            commands.append(monitor.next_command()["command"])
+    sent = [c.split(" ", 1)[0] for c in commands]
+    sent = [c for c in sent if c not in ("HELLO", "CLIENT", "SELECT")]  # a new connection
+    # One round trip: the rider's writes, then the script storing and publishing.
+    assert sent[:3] == ["HSET", "HINCRBY", "EVALSHA"], commands
+    assert _stored(backend, "9")["result"] == "out"
+    assert client.hget("faasm-test:log", "outcome") == b"success"
+    backend.flush_riders("9")  # nothing left to send
+    assert client.hlen("faasm-test:log") == 1
+
+
+def test_a_rider_whose_result_is_never_stored_is_sent_on_its_own(backend):
+    backend.ride("10", lambda pipe: pipe.set("faasm-test:alone", 1))
+    backend.flush_riders("10")
+    assert backend.client.get("faasm-test:alone") == b"1"
+    assert backend.client.get(backend.get_key_for_task("10")) is None
+
+
+def test_the_script_is_loaded_again_after_redis_forgets_it(backend):
+    backend.store_result("11", "a", "SUCCESS")
+    backend.client.script_flush()
+    backend.store_result("12", "b", "SUCCESS")
+    assert _stored(backend, "12")["result"] == "b"
+
+
+def test_task_events_are_sent_once_per_delay():
+    class Hub:
+        def __init__(self):
+            self.later = []
+
+        def call_later(self, delay, callback):
+            self.later.append((delay, callback))
+
+    class Dispatcher:
+        flushed = 0
+
+        def flush(self):
+            self.flushed += 1
+
+    consumer = Consumer.__new__(Consumer)  # no connection: only the event hooks
+    consumer.hub, consumer.event_dispatcher = Hub(), Dispatcher()
+    for _ in range(3):
+        consumer.on_send_event_buffered()
+    assert [delay for delay, _ in consumer.hub.later] == [EVENT_DELAY]
+    consumer.hub.later[0][1]()
+    assert consumer.event_dispatcher.flushed == 1
+    consumer.on_send_event_buffered()  # the next event schedules the next send
+    assert len(consumer.hub.later) == 2
+
+
+def test_the_transport_keeps_one_client_per_pool(redis_url):
+    app = create_celery(Settings().replace(redis_url=fresh_database(redis_url)))
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        with channel.conn_or_acquire() as first, channel.conn_or_acquire() as second:
+            assert first is second
+            assert isinstance(first, redis.Redis) and first.ping()
+
