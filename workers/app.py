@@ -67,8 +67,9 @@ def create_celery(settings: Settings) -> celery.Celery:
         # and a prefetched call would wait behind a slow one.
         worker_prefetch_multiplier=1,
         worker_concurrency=settings.worker_concurrency,
-        # Each queue on its own exchange and key: a bare Queue(name) would be bound
-        # to the default (async) exchange, and sync calls would wait behind async ones.
+        # Each queue on its own exchange and key, as `-Q` declared them: a bare
+        # Queue(name) is bound to the async exchange under the async key, where one
+        # publish would reach both queues (Celery's sends, by queue name, did not).
         task_queues=[Queue(name, Exchange(name), routing_key=name)
                      for name in (SYNC_QUEUE, ASYNC_QUEUE)],
         task_default_queue=ASYNC_QUEUE,
