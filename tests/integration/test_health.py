@@ -104,8 +104,8 @@ def test_no_gunicorn_shares_a_control_socket(bare):
 
 
 def test_each_queue_gets_its_own_calls(redis_url):
-    """A sync call waits in faasm-sync and an async one in faasm-async (a queue left
-    on the default exchange would put sync calls behind the async backlog)."""
+    """A sync call waits in faasm-sync and an async one in faasm-async, each once,
+    with both queues declared as a worker declares them."""
     import redis
 
     from faasm.settings import Settings
@@ -113,7 +113,15 @@ def test_each_queue_gets_its_own_calls(redis_url):
 
     url = fresh_database(redis_url)
     app = create_celery(Settings(redis_url=url))
+    with app.connection_for_write() as connection:
+        for queue in app.amqp.queues.values():
+            queue(connection.default_channel).declare()
     for queue in (SYNC_QUEUE, SYNC_QUEUE, ASYNC_QUEUE):
         app.send_task(PING_TASK, queue=queue)
     db = redis.Redis.from_url(url)
     assert (db.llen(SYNC_QUEUE), db.llen(ASYNC_QUEUE)) == (2, 1)
+    # Through each queue's own exchange and key, too: one message, one queue.
+    with app.producer_or_acquire() as producer:
+        for queue in app.amqp.queues.values():
+            producer.publish({"x": 1}, exchange=queue.exchange, routing_key=queue.routing_key)
+    assert (db.llen(SYNC_QUEUE), db.llen(ASYNC_QUEUE)) == (3, 2)
