@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 EXAMPLES = PROJECT_ROOT / "examples"
 
-#: docs/HOST_ABI.md: each host import's (parameter count, result count); all i32.
+#: docs/HOST_INTERFACE.md: each host import's (parameter count, result count); all i32.
 HOST_ABI = {
     "__faasm_read_input": (2, 1),
     "__faasm_write_output": (2, 0),
@@ -210,7 +210,7 @@ def env_imports(module: wasmtime.Module) -> dict[str, tuple[list[str], list[str]
 
 def assert_abi_signatures(imports: dict[str, tuple[list[str], list[str]]]) -> None:
     for name, (params, results) in imports.items():
-        assert name in HOST_ABI, f"{name} is not in docs/HOST_ABI.md"
+        assert name in HOST_ABI, f"{name} is not in docs/HOST_INTERFACE.md"
         n_params, n_results = HOST_ABI[name]
         assert (params, results) == (["i32"] * n_params, ["i32"] * n_results), name
 
