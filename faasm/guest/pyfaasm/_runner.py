@@ -32,7 +32,7 @@ import sys
 
 import hostframe
 
-from pyfaasm import core
+from pyfaasm import _numpy1, core
 
 MAIN = "faasm_main"
 #: The module name of a function that is not run as a script.
@@ -41,6 +41,8 @@ MODULE = "faasm_function"
 MAX_MESSAGE = 400
 #: In an image (docs/SNAPSHOTS.md): the function's source and its compiled code.
 _prepared = None
+
+_numpy1.install()  # numpy 1.x's names, once the function imports numpy
 
 
 def main(call=None):
