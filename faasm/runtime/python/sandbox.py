@@ -58,11 +58,14 @@ IDLE_THREADS = 4
 
 @dataclass(frozen=True)
 class Grant:
-    """A host folder the guest sees at ``guest`` (``host`` None: the call's shared folder)."""
+    """A host folder the guest sees at ``guest`` (``host`` None: the call's shared folder).
+    ``content`` names what a read-only folder holds when images depend on it (the package
+    folder's :func:`~faasm.runtime.python.packages.content_digest`)."""
 
     host: str | None
     guest: str
     writable: bool = False
+    content: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Layout:
     grants: tuple[Grant, ...]
 
     def key(self) -> str:
-        return repr((self.argv, self.env, [(g.guest, g.writable, g.host is None)
+        return repr((self.argv, self.env, [(g.guest, g.writable, g.host is None, g.content)
                                            for g in self.grants]))
 
 
