@@ -29,12 +29,13 @@ on the type's version forget it, in its subclasses too), through the one
 and flags end as they were). If either step is refused, ``itemset`` stays
 missing, as in numpy 2.
 
-Nothing here imports numpy: :func:`install` puts a finder at the head of
-``sys.meta_path`` that answers only for ``numpy``; when numpy is imported, its
-loader is wrapped so that both are restored right after numpy's own import
-runs, and the finder leaves. A call that imports no numpy pays one function
-call per new module it imports. A call from an image (docs/SNAPSHOTS.md) whose
-function imports numpy at its top level finds it restored in the image.
+This module is imported only once numpy is: the entry runner
+(``pyfaasm._runner``) puts a finder at the head of ``sys.meta_path`` that
+answers only for ``numpy``, wraps numpy's loader, and calls :func:`restore`
+right after numpy's own import has run. A call that imports no numpy loads
+nothing more (the finder costs a function call per new module imported). A
+call from an image (docs/SNAPSHOTS.md) whose function imports numpy at its top
+level finds both restored in the image.
 """
 
 import sys
@@ -51,15 +52,6 @@ _DISTUTILS_NAMES = {
 }
 
 
-def install():
-    """Restore what numpy 2 removed once numpy is imported (at once if it already is)."""
-    numpy = sys.modules.get("numpy")
-    if numpy is not None:
-        restore(numpy)
-    elif not any(isinstance(finder, _NumpyWatch) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _NumpyWatch())
-
-
 def restore(numpy):
     """Give numpy (numpy 2) back ``__config__.get_info`` and ``ndarray.itemset``."""
     config = getattr(numpy, "__config__", None) or sys.modules.get("numpy.__config__")
@@ -68,56 +60,6 @@ def restore(numpy):
     ndarray = getattr(numpy, "ndarray", None)
     if ndarray is not None and not hasattr(ndarray, "itemset"):
         _add_method(ndarray, "itemset", _itemset_for(numpy))
-
-
-class _NumpyWatch:
-    """A meta path finder that finds nothing itself: it hands numpy's import to the finders
-    after it, with a loader that restores numpy 1.x's names once numpy's import has run."""
-
-    def find_spec(self, name, path=None, target=None):
-        if name != "numpy":
-            return None
-        _leave()
-        for finder in list(sys.meta_path):
-            find = getattr(finder, "find_spec", None)
-            spec = find(name, path, target) if find is not None else None
-            if spec is not None:
-                break
-        else:
-            install()  # not found: watch for a later attempt
-            return None
-        if hasattr(spec.loader, "exec_module"):
-            spec.loader = _Restoring(spec.loader)
-        return spec
-
-    def invalidate_caches(self):
-        pass
-
-
-def _leave():
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NumpyWatch)]
-
-
-class _Restoring:
-    """numpy's own loader, which runs :func:`restore` after numpy's ``__init__``."""
-
-    def __init__(self, loader):
-        self.loader = loader
-
-    def create_module(self, spec):
-        return self.loader.create_module(spec)
-
-    def exec_module(self, module):
-        module.__loader__ = module.__spec__.loader = self.loader  # numpy sees its own
-        try:
-            self.loader.exec_module(module)
-        except BaseException:
-            install()  # numpy's import failed: watch for a later attempt
-            raise
-        restore(module)
-
-    def __getattr__(self, name):
-        return getattr(self.loader, name)
 
 
 def _get_info_of(config):

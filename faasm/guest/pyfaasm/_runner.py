@@ -24,6 +24,10 @@ uncaught exception fails it:
 the host gets a one-line reason (``Uncaught ZeroDivisionError: division by
 zero (u/f.py, line 3, in faasm_main)``) and the full traceback, which is
 also printed to stderr.
+
+Importing the runner sets :func:`watch_numpy`: a function that imports numpy
+finds numpy 1.x's ``__config__.get_info`` and ``ndarray.itemset`` there
+(``pyfaasm._numpy1``).
 """
 
 import gc
@@ -32,7 +36,7 @@ import sys
 
 import hostframe
 
-from pyfaasm import _numpy1, core
+from pyfaasm import core
 
 MAIN = "faasm_main"
 #: The module name of a function that is not run as a script.
@@ -42,7 +46,72 @@ MAX_MESSAGE = 400
 #: In an image (docs/SNAPSHOTS.md): the function's source and its compiled code.
 _prepared = None
 
-_numpy1.install()  # numpy 1.x's names, once the function imports numpy
+
+
+def watch_numpy():
+    """Once the function imports numpy, give it back what numpy 2 removed and Faasm's
+    functions use (``pyfaasm._numpy1``, imported only then: a call without numpy loads
+    nothing more). At once if numpy is imported already."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        _restore_numpy(numpy)
+    elif not any(isinstance(finder, _NumpyWatch) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _NumpyWatch())
+
+
+def _restore_numpy(numpy):
+    from pyfaasm import _numpy1
+
+    _numpy1.restore(numpy)
+
+
+class _NumpyWatch:
+    """A meta path finder that finds nothing itself: it hands numpy's import to the finders
+    after it, with numpy's loader wrapped (:class:`_AfterNumpy`), and leaves."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name != "numpy":
+            return None  # the cost of the watch: this call per new module imported
+        sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NumpyWatch)]
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            spec = find(name, path, target) if find is not None else None
+            if spec is not None:
+                break
+        else:
+            watch_numpy()  # no numpy: the import fails as it would; watch for another
+            return None
+        if hasattr(spec.loader, "exec_module"):
+            spec.loader = _AfterNumpy(spec.loader)
+        return spec
+
+    def invalidate_caches(self):
+        pass
+
+
+class _AfterNumpy:
+    """numpy's own loader, then :func:`_restore_numpy` once numpy's ``__init__`` has run."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        module.__loader__ = module.__spec__.loader = self.loader  # numpy sees its own
+        try:
+            self.loader.exec_module(module)
+        except BaseException:
+            watch_numpy()  # numpy's import failed: watch for another attempt
+            raise
+        _restore_numpy(module)
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+
+watch_numpy()
 
 
 def main(call=None):
