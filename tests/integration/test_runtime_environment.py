@@ -134,6 +134,23 @@ def faasm_main():
     print("ran, then said no")
     return 1
 ''',
+    # What faasm/python's bench_deltablue, numpy_conf and numpy_test lean on: Faasm's
+    # packages in site-packages, numpy 1.x's get_info and itemset.
+    "faasms_python": b'''
+import numpy as np
+import pyperformance
+from pyperformance.benchmarks.bm_deltablue import delta_blue
+from pyfaasm.core import set_output
+
+def faasm_main():
+    delta_blue(10)
+    a = np.arange(6.0).reshape(2, 3)
+    a.itemset(4, 40.0)
+    a.itemset((0, 0), -1.0)
+    set_output(" ".join([pyperformance.__file__, repr(a.tolist()),
+                         np.__config__.get_info("openblas_info")["libraries"][0],
+                         repr(np.__config__.get_info("blas_mkl_info"))]))
+''',
 }
 
 
@@ -158,6 +175,22 @@ def test_python_non_zero_return_fails_the_call(py):
                   "py_func": "returns_one", "python": True}
     r = Answer(requests.post(py.invoke_url, json=faasm_form, timeout=120))
     assert r.status == "FAILED" and "Function returned 1" in r.text
+
+
+def test_python_sees_faasms_packages_and_numpy_1_names(py):
+    from faasm.runtime.python import packages
+    from faasm.settings import get_settings
+
+    if packages.folder(get_settings()) is None:
+        pytest.fail("Faasm's Python packages are not installed: the set-up step "
+                    "(python -m faasm.runtime.python) installs them")
+    faasm_form = {"user": "python", "function": "py_func", "py_user": "rtpy",
+                  "py_func": "faasms_python", "python": True}
+    for _ in range(2):
+        r = Answer(requests.post(py.invoke_url, json=faasm_form, timeout=120))
+        assert r.status == "SUCCESS", r.text
+        assert r.text == ("/lib/python3.15/site-packages/pyperformance/__init__.py "
+                          "[[-1.0, 1.0, 2.0], [3.0, 40.0, 5.0]] openblas {}"), r.text
 
 
 def test_python_stderr_is_in_the_status_report(py):
