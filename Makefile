@@ -24,6 +24,8 @@ $(STAMP): requirements.txt pyproject.toml
 
 # The Python functions' runtime (CPython compiled to WASI) is compiled once per
 # machine into the data dir: about 1-2 minutes the first time, 0.5 s afterwards.
+# The same step installs Faasm's Python packages (deploy/python-packages.txt) with
+# pip beside it, once, and again when the list changes.
 python-runtime: setup
 	@$(PY) -m faasm.runtime.python
 
