@@ -1,7 +1,7 @@
 """What numpy 2 removed that Faasm's functions use, put back when a function imports numpy.
 
 Faasm's Python had numpy 1.x; the sandbox has numpy 2, which removed two things
-faasm/python's functions call (docs/PYTHON_FUNCTIONS.md, "numpy 1.x"):
+faasm/python's functions call (docs/PYTHON_FUNCTIONS.md, "numpy 1.x names"):
 
 - ``numpy.__config__.get_info(name)`` (removed with numpy.distutils): the build
   information of a library numpy was linked with, under numpy.distutils' name
