@@ -16,7 +16,7 @@ from api.auth import IN_RESPONDER, principal, tokens_for
 from api.common import OpenAPIDocument, Ping, create_falcon_app, plain, read_body
 from api.health import add_health_routes
 from api.hints import add_wrong_port_hints
-from api.logs import add_logs_routes
+from api.logs import add_logs_routes, printed
 from api.metrics import add_metrics_routes
 from api.openapi import invoke_document
 from api.planner import Planner, exec_graph
@@ -156,8 +156,13 @@ class CallReport:
                       "parent": _int(record.get("parent")),
                       "root": _int(record.get("root")) or call_id,
                       # A chain budget this request ran into (docs/CHAINING.md).
-                      "limit": record.get("limit"),
-                      **outcome_json(self.deps.queue.status(call_id))}
+                      "limit": record.get("limit")}
+        outcome = self.deps.queue.status(call_id)
+        resp.media.update(outcome_json(outcome))
+        if outcome.status is CallStatus.FAILED:
+            # A failed call's stored result is its reason alone; what it printed
+            # before failing is in its logs.
+            resp.media.update(printed(self.deps, call_id))
 
     def on_delete(self, req, resp, call_id: str) -> None:
         """Cancel the request this call belongs to: its first call and every call

@@ -40,14 +40,31 @@ def _entry_json(entry: dict) -> dict:
             "finished": datetime.fromtimestamp(entry["finished"], UTC).isoformat()}
 
 
+def call_log(deps) -> CallLog:
+    """The calls' logs (faasm/calllog.py) over the invoke API's Redis."""
+    settings = deps.settings
+    return CallLog(deps.records.client, settings.key_prefix, settings.result_retention)
+
+
+def printed(deps, call_id: int) -> dict:
+    """What a call printed, as ``GET /status/{id}`` gives it (``stdout``, ``stderr`` and
+    their encodings); empty if its logs are not stored (yet, or any more)."""
+    entry = call_log(deps).get(call_id)
+    if entry is None:
+        return {}
+    fields = {}
+    for name in ("stdout", "stderr"):
+        fields[name], fields[f"{name}_encoding"] = text_or_base64(entry[name])
+    return fields
+
+
 class _Logs:
     def __init__(self, deps):
         self.deps = deps
 
     @property
     def log(self) -> CallLog:
-        settings = self.deps.settings
-        return CallLog(self.deps.records.client, settings.key_prefix, settings.result_retention)
+        return call_log(self.deps)
 
 
 class CallLogs(_Logs):

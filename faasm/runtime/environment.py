@@ -5,8 +5,8 @@ what Faasm gives it (docs/MOVING_FROM_FAASM.md, "Runtime environment and
 Python"): ``argv`` is ``function.wasm`` followed by the call's ``cmdline``
 split at spaces; the environment is Faasm's own set plus the paths this
 platform gives (``HOME``, ``TMPDIR``, ``PWD``); ``/etc`` holds a minimal,
-read-only ``hosts``, ``passwd``, ``group``, ``hostname``, ``resolv.conf``
-and ``nsswitch.conf`` that name no host machine.
+read-only ``hosts``, ``passwd`` and ``resolv.conf`` that name no host
+machine: the three files of Faasm's runtime root.
 """
 
 from __future__ import annotations
@@ -33,18 +33,15 @@ WASM_ONLY_ENV = {"PYTHONHOME": "/", "PYTHON_PATH": "/"}
 #: Where the writable places are, for every guest.
 PATHS_ENV = {"HOME": "/", "TMPDIR": "/tmp", "PWD": "/"}
 
-#: /etc basics: enough for getpwuid, gethostname-style lookups and resolvers
-#: to find an answer; nothing in them describes the worker. ``hosts`` is Faasm's
-#: own, byte for byte (functions check its length); ``passwd`` names the users
-#: the SDK's getpwuid knows (sdk/lib/posix.c).
+#: /etc: the files of Faasm's runtime root (``hosts``, ``resolv.conf``, ``passwd``) and
+#: no others, as faasm/faasm's getdents test requires; nothing in them describes the
+#: worker. ``hosts`` is Faasm's own, byte for byte (functions check its length);
+#: ``passwd`` names the users the SDK's getpwuid knows (sdk/lib/posix.c).
 ETC_FILES: dict[str, bytes] = {
     "hosts": b"127.0.0.1\tlocalhost\n",
     "passwd": b"root:x:0:0:root:/:/bin/false\nfaasm:x:1000:1000:faasm:/:/bin/false\n"
               b"nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
-    "group": b"root:x:0:\nfaasm:x:1000:\nnogroup:x:65534:\n",
-    "hostname": b"faasm\n",
     "resolv.conf": b"# no network inside a function\n",
-    "nsswitch.conf": b"passwd: files\ngroup: files\nhosts: files\n",
 }
 
 

@@ -4,6 +4,7 @@
  * call's own written to state. The input picks what to do:
  *
  *   "hosts"        /etc/hosts mapped whole: "<size>:<contents>"
+ *   "etc"          the names in /etc as readdir gives them: "<name>,<name>,..."
  *   "lib"          stats and lists /lib/python3.8/<dir> for encodings and
  *                  multiprocessing, tries to write there:
  *                  "dir:<ok|not> encodings:<entries> multiprocessing:<entries> write:<refused|done>"
@@ -56,6 +57,21 @@ static int hosts(void)
                            (int)st.st_size, data));
 }
 
+static int etc(void)
+{
+    DIR* dir = opendir("/etc");
+    struct dirent* entry;
+    int n = 0;
+    if (dir == NULL) {
+        return answer(snprintf(out, sizeof(out), "no /etc"));
+    }
+    while ((entry = readdir(dir)) != NULL && n < (int)sizeof(out) - 256) {
+        n += snprintf(out + n, sizeof(out) - n, "%s,", entry->d_name);
+    }
+    closedir(dir);
+    return answer(n);
+}
+
 static int lib(void)
 {
     struct stat st, st_fd;
@@ -92,6 +108,9 @@ int main(void)
     faasmGetInput((uint8_t*)input, sizeof(input) - 1);
     if (strcmp(input, "hosts") == 0) {
         return hosts();
+    }
+    if (strcmp(input, "etc") == 0) {
+        return etc();
     }
     if (strcmp(input, "lib") == 0) {
         return lib();

@@ -290,3 +290,10 @@ def test_a_flush_drops_unpushed_local_copies(one_process):
     assert call(plat, "shared", "get", user="st").content == b"LOCAL ONLY" + bytes(6)
     assert requests.post(plat.invoke_url, json={"flush": True}, timeout=30).ok
     assert call(plat, "shared", "get", user="st").content == b"global value...."
+
+
+def test_a_failed_calls_stdout_is_in_the_status_report(py):
+    call_id = call(py, "returns_one", user="rtpy", **{"async": True}).text
+    data = report(py, call_id)
+    assert (data["status"], data["error"]) == ("FAILED", "Function returned 1"), data
+    assert data["stdout"] == "ran, then said no\n", data

@@ -128,6 +128,12 @@ def test_etc_hosts_is_faasms(root):
     assert root("hosts") == b"20:" + ETC_FILES["hosts"]
 
 
+def test_etc_holds_the_files_of_faasms_runtime_root_and_no_others(root):
+    # faasm/faasm's getdents test lists /etc and allows only these names.
+    listed = root("etc").decode().rstrip(",").split(",")
+    assert sorted(listed) == [".", "..", "hosts", "passwd", "resolv.conf"]
+
+
 def test_lib_python_is_the_standard_library_read_only(root):
     dir_ok, encodings, multiprocessing, write = root("lib").decode().split()
     assert (dir_ok, write) == ("dir:ok", "write:refused")
