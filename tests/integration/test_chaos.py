@@ -61,7 +61,8 @@ class Load:
     def __init__(self, plat):
         self.plat = plat
         self.answers = []  # (kind, input, status, text)
-        self.ids = []  # (call ID, input) of every call a 200 answered, sync and async
+        self.ids = []  # (call ID, input, kind, s into the load) of every 200, sync and async
+        self.began = time.monotonic()
         self.stop = threading.Event()
         self.count = collections.Counter()
         self.lock = threading.Lock()
@@ -80,7 +81,8 @@ class Load:
                 answer = (kind, data, r.status_code, r.text)
                 if r.status_code == 200:
                     with self.lock:
-                        self.ids.append((int(r.headers["X-Faasm-Call-Id"]), data))
+                        self.ids.append((int(r.headers["X-Faasm-Call-Id"]), data, kind,
+                                         round(time.monotonic() - self.began, 2)))
             except requests.RequestException as exc:
                 answer = (kind, data, 0, f"{type(exc).__name__}: {exc}")
             with self.lock:
@@ -114,14 +116,25 @@ def final_status(plat, call_id: int, deadline: float) -> str:
 
 
 def diagnose(plat, call_id: int) -> dict:
-    """What Redis and the API say about a call that did not end as it should."""
+    """What Redis, the API and the worker's log say about a call that did not end as
+    it should: its record, result, RUNNING mark and claim, whether its message waits
+    in a queue or is recorded as taken, the call-ID keys, and the log lines naming it."""
     import redis as redis_client
 
     client = redis_client.Redis.from_url(plat.redis_url)
+    tag = f'"id": "{call_id}"'.encode()
     report = {"record": client.hgetall(f"faasm:call:{call_id}"),
               "result": client.get(f"celery-task-meta-{call_id}"),
+              "started": client.exists(f"faasm:call:{call_id}:started"),
+              "claim": client.get(f"faasm:call:{call_id}:claim"),
               "queues": {q: client.llen(q) for q in ("faasm-sync", "faasm-async")},
-              "unacked": client.hlen("unacked")}
+              "queued": [q for q in ("faasm-sync", "faasm-async")
+                         if any(tag in m for m in client.lrange(q, 0, -1))],
+              "unacked": client.hlen("unacked"),
+              "taken": any(tag in m for m in client.hvals("unacked")),
+              "ids": {k: client.get(f"faasm:call-id{k}") for k in ("", ":run", ":ceiling")},
+              "worker log": [line for line in plat.log("worker").splitlines()
+                             if f"[{call_id}]" in line][:6]}
     for _ in range(4):
         report.setdefault("status", []).append(requests.post(
             plat.invoke_url, json={"status": True, "id": call_id}, timeout=10).text[:80])
@@ -132,7 +145,7 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
     plat = chaos_platform
     load = Load(plat)
     threads = load.threads()
-    began = time.monotonic()
+    began = load.began
     for t in threads:
         t.start()
     killed = []
@@ -141,7 +154,7 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
         pid = plat.pid(name)
         assert pid, plat.ctl("status")
         os.kill(pid, signal.SIGKILL)
-        killed.append((name, pid, round(time.monotonic() - began, 1)))
+        killed.append((name, pid, round(time.monotonic() - load.began, 1)))
     time.sleep(max(0.0, began + LOAD_SECONDS - time.monotonic()))
     load.stop.set()
     for t in threads:
@@ -163,17 +176,20 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
 
     accepted = {int(text): data for kind, data, status, text in answers
                 if kind == "async" and status == 200}
+    issued_at = {call_id: (kind, at) for call_id, _, kind, at in load.ids}
     async_ok = [a for a in answers if a[0] == "async" and a[2] == 200]
     assert len(accepted) == len(async_ok), "a call ID was issued twice"
-    issued = collections.Counter(call_id for call_id, _ in load.ids)
-    twice = sorted((i, d) for i, d in load.ids if issued[i] > 1)
+    issued = collections.Counter(call_id for call_id, *_ in load.ids)
+    twice = sorted(row for row in load.ids if issued[row[0]] > 1)
     assert not twice, f"call IDs issued to two calls: {twice[:6]}"
 
     # Every accepted async call ends SUCCESS with its own input: none lost or RUNNING.
     deadline = time.monotonic() + 45
     finals = {call_id: final_status(plat, call_id, deadline) for call_id in accepted}
     not_done = {i: s for i, s in finals.items() if not s.startswith(f"SUCCESS: {accepted[i]}")}
-    assert not not_done, (dict(list(not_done.items())[:5]), diagnose(plat, min(not_done)))
+    assert not not_done, (killed, dict(list(not_done.items())[:5]),
+                          {i: issued_at.get(i) for i in sorted(not_done)[:12]},
+                          diagnose(plat, min(not_done)))
     settled = time.monotonic() - load_end
 
     # Back without a person: every process RUNNING again, under new PIDs where killed.
@@ -183,7 +199,11 @@ def test_kill_redis_twice_and_the_worker_under_load(chaos_platform):
     after = requests.post(plat.invoke_url, json={"user": "chaos", "function": "echo",
                                                  "input_data": "after"}, timeout=60)
     assert after.status_code == 200 and after.text.startswith("after")
-    print(f"\nchaos: killed {killed}; {len(answers)} requests in {LOAD_SECONDS:g} s: "
+    # The first call ID answered after each kill: where the IDs of a run sit in time.
+    firsts = [min((at, call_id) for call_id, _, _, at in load.ids if at > when)
+              for _, _, when in killed if any(at > when for *_, at in load.ids)]
+    print(f"\nchaos: killed {killed}; first IDs after (s, ID): {firsts}; "
+          f"{len(answers)} requests in {LOAD_SECONDS:g} s: "
           f"{dict(statuses)}; sync ok {len(sync_ok)}, async accepted {len(accepted)} "
           f"(IDs distinct), all SUCCESS {settled:.1f} s after the load; refused 0, "
           f"other errors 0")
