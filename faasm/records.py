@@ -285,17 +285,6 @@ class CallRecords:
         return {call_id: {k.decode(): v.decode() for k, v in record.items()}
                 for call_id, record in zip(members, found, strict=True) if record}
 
-    def _refuse(self, call: Call, reason: str) -> None:
-        """Refuse a chained call: the root's record keeps the first reason."""
-        key = f"{self.record_prefix}{call.root}"
-        with available():
-            pipe = self.client.pipeline(transaction=False)
-            pipe.hsetnx(key, "limit", reason)
-            pipe.expire(key, self.retention)
-            pipe.execute()
-        raise CallFailed(f"Chain refused: {reason}")
-
-    # -- whole requests: a root call and every call it started ---------------
     def tree_key(self, root: int) -> str:
         return f"{self.record_prefix}{root}:tree"
 
