@@ -162,7 +162,7 @@ def test_inline_run_calls_show_as_succeeded_in_task_events(single_worker):
     from celery import Celery
 
     app = Celery(broker=single_worker.env["FAASM_REDIS_URL"])
-    succeeded, ready = set(), threading.Event()
+    succeeded, hearing = set(), threading.Event()
 
     done = threading.Event()
 
@@ -170,8 +170,7 @@ def test_inline_run_calls_show_as_succeeded_in_task_events(single_worker):
         with app.connection() as conn:
             receiver = app.events.Receiver(conn, handlers={
                 "task-succeeded": lambda event: succeeded.add(event["uuid"]),
-                "*": lambda event: ready.set()})
-            ready.set()
+                "*": lambda event: hearing.set()})
             try:
                 for _ in receiver.itercapture(limit=None, timeout=5, wakeup=False):
                     if done.is_set():
@@ -181,7 +180,15 @@ def test_inline_run_calls_show_as_succeeded_in_task_events(single_worker):
 
     thread = threading.Thread(target=listen, daemon=True)
     thread.start()
-    ready.wait(10)
+    # Events are published to whoever subscribes at that moment: the call starts only
+    # once the receiver hears (an inline call's events are sent at once, and were
+    # lost when the call ran before the receiver had subscribed).
+    with app.connection_for_write() as conn:
+        probe = app.events.Dispatcher(conn, hostname="probe@test", enabled=True)
+        deadline = time.monotonic() + 10
+        while not hearing.wait(0.1) and time.monotonic() < deadline:
+            probe.send("test-probe")
+    assert hearing.is_set(), "the event receiver heard nothing in 10 s"
     r = call(single_worker, "hi", "chain_recursive", "2", **{"async": True})
     root = int(r.text)
     deadline = time.monotonic() + 15
