@@ -246,7 +246,11 @@ class CallQueue:
             reason = f"Call {call.id} did not finish within {waited:g} s"
             self._record_failure([call], reason)
             raise CallFailed(reason)
-        outcome = self.status(call.id)
+        # The result as the wait read it (its notification, or the stored one): no
+        # second round trip to read it again.
+        outcome = outcome_of(result.state, result.result, result.date_done)
+        if outcome is None:
+            outcome = self.status(call.id)
         if not outcome.ok:
             raise CallFailed(outcome.reason)
         return outcome.result
