@@ -14,6 +14,8 @@
  * - No child processes: waitpid(pid > 0) returns pid with a status of "exited
  *   with 0", as Faasm's runtime answers; wait and waitpid for any child
  *   (pid <= 0) fail with ECHILD.
+ * - __errno_location: musl's name for errno's address, which Faasm's older
+ *   libc had; wasi-libc keeps errno in a variable.
  *
  * Every definition is weak: a function that defines one of these itself (as
  * ported code often does to build for WASI) keeps its own.
@@ -151,6 +153,11 @@ FAASM_WEAK pid_t waitpid(pid_t pid, int* status, int options)
         *status = 0;
     }
     return pid;
+}
+
+FAASM_WEAK int* __errno_location(void)
+{
+    return &errno;
 }
 
 FAASM_WEAK pid_t wait(int* status)

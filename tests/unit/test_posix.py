@@ -1,5 +1,7 @@
 """What Faasm functions expect of POSIX beyond wasi-libc and of Faasm's runtime root:
-users, isatty and waitpid from the SDK (sdk/lib/posix.c, tests/functions/posix.c);
+users, isatty and waitpid from the SDK (sdk/lib/posix.c, tests/functions/posix.c),
+and the older libc's names (__errno_location, integer clock IDs: sdk/posix/,
+tests/functions/older_libc.cpp);
 Faasm's /etc/hosts, /lib/python3.8 and state set from a file of the call's own
 (tests/functions/runtime_root.c). Built with the SDK toolchain, run in the wasm
 runtime."""
@@ -169,3 +171,15 @@ def test_state_from_a_file_sees_nothing_of_the_host(root, path):
 def test_state_from_a_file_is_bounded_by_the_largest_value(root):
     with pytest.raises(CallFailed, match="typing.pyc is .*, over the limit of 4 KiB"):
         root("host:/lib/python3.8/typing.pyc")
+
+
+def test_older_libc_names_errno_location_and_integer_clock_ids(tmp_path):
+    # Faasm's older libc was musl's: __errno_location(), clockid_t an int.
+    storage = open_storage(str(tmp_path / "storage"))
+    upload_wasm(storage, "alice", "older_libc", build(
+        [FUNCTIONS / "older_libc.cpp"], tmp_path / "older_libc.wasm").read_bytes(), epoch=True)
+    runtime = WasmRuntime(Settings().replace(data_dir=tmp_path / "data", memory_limit=64 * MiB,
+                                             timeout_mode="epoch"), storage)
+    output = runtime.execute(Call(id=1, user="alice", function="older_libc")).output
+    assert output == (b"stat=-1 errno_location=1 bad_clock=-1 einval=1 mono=1 real=1 "
+                      b"pointer=1 res=1")
