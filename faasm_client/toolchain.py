@@ -33,7 +33,7 @@ SDK_INCLUDE = PROJECT_ROOT / "sdk" / "include"
 #: Headers of wasm builds only, searched before wasi-libc's: the POSIX
 #: declarations Faasm's wasi-libc fork has and wasi-libc lacks (getuid...,
 #: a <sys/wait.h> that compiles for WASI, musl's __errno_location, integer
-#: clock IDs for C++). Not for native builds.
+#: clock IDs for C++, socket calls that fail). Not for native builds.
 SDK_POSIX_INCLUDE = PROJECT_ROOT / "sdk" / "posix"
 #: C sources of the SDK compiled into every build: mmap/munmap/mprotect/msync
 #: as permissive as Faasm's (sdk/lib/mman.c), in place of wasi-libc's emulation;

@@ -16,6 +16,10 @@
  *   (pid <= 0) fail with ECHILD.
  * - __errno_location: musl's name for errno's address, which Faasm's older
  *   libc had; wasi-libc keeps errno in a variable.
+ * - No network: socket fails with EACCES (Linux's answer when creating a
+ *   socket is not permitted); connect, bind and listen with EBADF for a
+ *   descriptor that is not open and ENOTSOCK for one that is (no descriptor
+ *   a function has is a socket it could connect).
  *
  * Every definition is weak: a function that defines one of these itself (as
  * ported code often does to build for WASI) keeps its own.
@@ -23,6 +27,8 @@
 #include <errno.h>
 #include <pwd.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -158,6 +164,37 @@ FAASM_WEAK pid_t waitpid(pid_t pid, int* status, int options)
 FAASM_WEAK int* __errno_location(void)
 {
     return &errno;
+}
+
+FAASM_WEAK int socket(int domain, int type, int protocol)
+{
+    (void)domain, (void)type, (void)protocol;
+    errno = EACCES;
+    return -1;
+}
+
+static int faasm_not_a_socket(int fd)
+{
+    errno = fcntl(fd, F_GETFL) < 0 ? EBADF : ENOTSOCK;
+    return -1;
+}
+
+FAASM_WEAK int connect(int fd, const struct sockaddr* addr, socklen_t len)
+{
+    (void)addr, (void)len;
+    return faasm_not_a_socket(fd);
+}
+
+FAASM_WEAK int bind(int fd, const struct sockaddr* addr, socklen_t len)
+{
+    (void)addr, (void)len;
+    return faasm_not_a_socket(fd);
+}
+
+FAASM_WEAK int listen(int fd, int backlog)
+{
+    (void)backlog;
+    return faasm_not_a_socket(fd);
 }
 
 FAASM_WEAK pid_t wait(int* status)

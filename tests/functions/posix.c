@@ -8,6 +8,7 @@
  *   "unknown"          "none" when neither call knows uid 4242 or "ghost"
  *   "tty"              isatty of 0, 1, 2 and of an open file: "1 1 1 0"
  *   "wait"             waitpid/wait as Faasm answers them: "ok"
+ *   "socket"           no network: socket, connect, bind, listen fail: "ok"
  */
 #include <errno.h>
 #include <faasm/faasm.h>
@@ -15,6 +16,7 @@
 #include <pwd.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +25,7 @@ static char out[4096];
 static int fail(const char* why)
 {
     faasmSetOutput(why, strlen(why));
+    printf("%s (errno %d)\n", why, errno);
     return 1;
 }
 
@@ -81,6 +84,31 @@ static int wait_checks(void)
     return 0;
 }
 
+static int socket_checks(void)
+{
+    errno = 0;
+    if (socket(AF_INET, SOCK_STREAM, 0) != -1 || errno != EACCES) {
+        return fail("socket did not fail with EACCES");
+    }
+    struct sockaddr addr = { 0 };
+    errno = 0;
+    if (connect(99, &addr, sizeof(addr)) != -1 || errno != EBADF) {
+        return fail("connect of a closed descriptor is not EBADF");
+    }
+    int fd = open("/tmp/not-a-socket", O_CREAT | O_RDWR, 0600);
+    errno = 0;
+    if (fd < 0 || connect(fd, &addr, sizeof(addr)) != -1 || errno != ENOTSOCK) {
+        return fail("connect of a file is not ENOTSOCK");
+    }
+    errno = 0;
+    if (bind(fd, &addr, sizeof(addr)) != -1 || errno != ENOTSOCK || listen(fd, 1) != -1) {
+        return fail("bind/listen of a file did not fail");
+    }
+    close(fd);
+    faasmSetOutput("ok", 2);
+    return 0;
+}
+
 int main(void)
 {
     char input[1024] = { 0 };
@@ -114,6 +142,9 @@ int main(void)
                          isatty(fd));
         faasmSetOutput(out, n);
         return 0;
+    }
+    if (strcmp(input, "socket") == 0) {
+        return socket_checks();
     }
     if (strcmp(input, "wait") == 0) {
         return wait_checks();
