@@ -32,13 +32,20 @@ from faasm.settings import PROJECT_ROOT, get_settings
 SDK_INCLUDE = PROJECT_ROOT / "sdk" / "include"
 #: Headers of wasm builds only, searched before wasi-libc's: the POSIX
 #: declarations Faasm's wasi-libc fork has and wasi-libc lacks (getuid...,
-#: a <sys/wait.h> that compiles for WASI, musl's __errno_location, integer
-#: clock IDs for C++, socket calls that fail). Not for native builds.
+#: a <sys/wait.h> that compiles for WASI). Not for native builds.
 SDK_POSIX_INCLUDE = PROJECT_ROOT / "sdk" / "posix"
 #: C sources of the SDK compiled into every build: mmap/munmap/mprotect/msync
 #: as permissive as Faasm's (sdk/lib/mman.c), in place of wasi-libc's emulation;
-#: users, isatty and waitpid as Faasm answers them (sdk/lib/posix.c).
-SDK_SOURCES = (PROJECT_ROOT / "sdk" / "lib" / "mman.c", PROJECT_ROOT / "sdk" / "lib" / "posix.c")
+#: users, isatty and waitpid as Faasm answers them (sdk/lib/posix.c); dlmalloc,
+#: the allocator Faasm's toolchain links, in place of zig's (sdk/lib/malloc.c).
+SDK_SOURCES = tuple(PROJECT_ROOT / "sdk" / "lib" / name
+                    for name in ("mman.c", "posix.c", "malloc.c"))
+
+#: What sdk/lib/malloc.c defines; a function defining one of them itself builds
+#: with -DFAASM_LIBC_MALLOC.
+SDK_ALLOCATOR_SYMBOLS = frozenset({
+    "malloc", "free", "calloc", "realloc", "reallocarray", "aligned_alloc",
+    "posix_memalign", "memalign", "valloc", "malloc_usable_size"})
 
 #: The compilation target: wasm32 with wasi-libc, a WASI command (``_start``).
 TARGET = "wasm32-wasi"
@@ -54,7 +61,12 @@ CXX_SUFFIXES = frozenset({".cc", ".cp", ".cpp", ".cxx", ".c++", ".C"})
 #: ``faasmChain(funcPtr, ...)`` (host call ``__faasm_chain_ptr``) enters by index.
 #: -msimd128: wasm SIMD, which wasmtime runs natively; clang then vectorizes loops
 #: as it does for x86-64 (bench/host.py: matmul 3.4x faster than without).
-COMMON_FLAGS = ("-s", "-msimd128", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--export-table")
+#: -fno-builtin-malloc/-free: clang would otherwise drop a malloc/free pair whose
+#: block is only compared, and fold the comparison; Faasm's functions compare the
+#: addresses of freed and new blocks to check reuse (docs/MOVING_FROM_FAASM.md,
+#: "The allocator").
+COMMON_FLAGS = ("-s", "-msimd128", f"-Wl,-z,stack-size={STACK_SIZE}", "-Wl,--export-table",
+                "-fno-builtin-malloc", "-fno-builtin-free")
 
 #: wasi-libc's emulations that Faasm's toolchain turns on, so POSIX code
 #: (mmap/munmap, signal, clock(), getpid) compiles as it does for Faasm: each
@@ -185,6 +197,11 @@ def build(sources: list[Path], output: Path, *, cxx: bool | None = None,
         if "No module named ziglang" in done.stderr:
             raise BuildError("the ziglang package is not installed: "
                              "pip install -r requirements.txt", done.stderr)
+        duplicate = sorted(set(re.findall(r"duplicate symbol: (\S+)", done.stderr)))
+        if duplicate and set(duplicate) <= SDK_ALLOCATOR_SYMBOLS:
+            raise BuildError(f"linking {names} failed: {', '.join(duplicate)} defined twice: the "
+                             f"SDK's allocator is part of every build; build with "
+                             f"-DFAASM_LIBC_MALLOC to use your own", done.stderr)
         undefined = sorted(set(re.findall(r"undefined symbol: (\S+)", done.stderr)))
         if undefined:
             raise BuildError(f"linking {names} failed: undefined {', '.join(undefined)} "
