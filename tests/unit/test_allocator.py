@@ -5,39 +5,17 @@ Built with the SDK toolchain, run in the wasm runtime."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from faasm.calls import Call
-from faasm.runtime.compile import upload_wasm
-from faasm.runtime.executor import WasmRuntime
-from faasm.settings import MiB, Settings
-from faasm.storage import open_storage
+from faasm.settings import MiB
 from faasm_client.toolchain import BuildError, build
+from tests.sdkfunctions import runner
 
 pytestmark = pytest.mark.slow
 
-FUNCTIONS = Path(__file__).parent.parent / "functions"
-
-
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("allocator")
-    storage = open_storage(str(tmp / "storage"))
-    upload_wasm(storage, "alice", "allocator",
-                build([FUNCTIONS / "allocator.c"], tmp / "allocator.wasm").read_bytes(),
-                epoch=True)
-    settings = Settings().replace(data_dir=tmp / "data", memory_limit=256 * MiB,
-                                  timeout_mode="epoch")
-    runtime = WasmRuntime(settings, storage)
-    ids = iter(range(1, 10_000))
-
-    def call(mode: str) -> bytes:
-        return runtime.execute(Call(id=next(ids), user="alice", function="allocator",
-                                    input=mode.encode())).output
-
-    return call
+    return runner(tmp_path_factory.mktemp("allocator"), "allocator.c", memory_limit=256 * MiB)
 
 
 def test_small_blocks_freed_are_reused_at_the_first_address(run):

@@ -21,10 +21,11 @@ from faasm.runtime.compile import upload_wasm
 from faasm.runtime.environment import ETC_FILES
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.services import Services
-from faasm.settings import MiB, Settings
+from faasm.settings import Settings
 from faasm.state import GlobalState
 from faasm.storage import open_storage
 from faasm_client.toolchain import build
+from tests.sdkfunctions import runner
 
 pytestmark = pytest.mark.slow
 
@@ -33,20 +34,7 @@ FUNCTIONS = Path(__file__).parent.parent / "functions"
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("posix")
-    storage = open_storage(str(tmp / "storage"))
-    upload_wasm(storage, "alice", "posix", build([FUNCTIONS / "posix.c"],
-                                                 tmp / "posix.wasm").read_bytes(), epoch=True)
-    settings = Settings().replace(data_dir=tmp / "data", memory_limit=64 * MiB,
-                                  timeout_mode="epoch")
-    runtime = WasmRuntime(settings, storage)
-    ids = iter(range(1, 10_000))
-
-    def call(mode: str) -> bytes:
-        return runtime.execute(Call(id=next(ids), user="alice", function="posix",
-                                    input=mode.encode())).output
-
-    return call
+    return runner(tmp_path_factory.mktemp("posix"), "posix.c")
 
 
 def test_one_user_as_in_faasm(run):
@@ -106,22 +94,12 @@ def root(tmp_path_factory, redis_url):
     """Runs tests/functions/runtime_root.c with state (a private Redis) and shared files."""
     tmp = tmp_path_factory.mktemp("root")
     storage = open_storage(str(tmp / "storage"))
-    upload_wasm(storage, "alice", "root", build([FUNCTIONS / "runtime_root.c"],
-                                                tmp / "root.wasm").read_bytes(), epoch=True)
     state = GlobalState(redis.Redis.from_url(redis_url), f"posix-{uuid.uuid4().hex[:8]}",
                         max_value=4096)
-    services = Services(state=state, files=CallFiles(storage))
     # The /lib view is made in <data dir>/python-cache, once for the module.
-    settings = Settings().replace(data_dir=tmp / "data", memory_limit=64 * MiB,
-                                  timeout_mode="epoch")
-    runtime = WasmRuntime(settings, storage, services)
-    ids = iter(range(1, 10_000))
-
-    def call(mode: str) -> bytes:
-        return runtime.execute(Call(id=next(ids), user="alice", function="root",
-                                    input=mode.encode())).output
-
-    call.storage, call.state = storage, state
+    call = runner(tmp, "runtime_root.c", storage=storage,
+                  services=Services(state=state, files=CallFiles(storage)))
+    call.state = state
     return call
 
 
@@ -175,12 +153,7 @@ def test_state_from_a_file_is_bounded_by_the_largest_value(root):
 
 def test_older_libc_names_errno_location_and_integer_clock_ids(tmp_path):
     # Faasm's older libc was musl's: __errno_location(), clockid_t an int.
-    storage = open_storage(str(tmp_path / "storage"))
-    upload_wasm(storage, "alice", "older_libc", build(
-        [FUNCTIONS / "older_libc.cpp"], tmp_path / "older_libc.wasm").read_bytes(), epoch=True)
-    runtime = WasmRuntime(Settings().replace(data_dir=tmp_path / "data", memory_limit=64 * MiB,
-                                             timeout_mode="epoch"), storage)
-    output = runtime.execute(Call(id=1, user="alice", function="older_libc")).output
+    output = runner(tmp_path, "older_libc.cpp")("")
     assert output == (b"stat=-1 errno_location=1 bad_clock=-1 einval=1 mono=1 real=1 "
                       b"pointer=1 res=1")
 
