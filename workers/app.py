@@ -247,10 +247,9 @@ class CallQueue:
             self._record_failure([call], reason)
             raise CallFailed(reason)
         # The result as the wait read it (its notification, or the stored one): no
-        # second round trip to read it again.
+        # second round trip to read it again. await_result returned True, so the state
+        # is one of READY_STATES, which outcome_of reads as an end.
         outcome = outcome_of(result.state, result.result, result.date_done)
-        if outcome is None:
-            outcome = self.status(call.id)
         if not outcome.ok:
             raise CallFailed(outcome.reason)
         return outcome.result
