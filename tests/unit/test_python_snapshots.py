@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from faasm.calls import Call
-from faasm.errors import CallTimedOut, LimitExceeded
+from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
 from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.runtime.python import PythonRuntime
@@ -201,3 +201,58 @@ def test_an_image_that_cannot_be_made_falls_back(warm, tmp_path, caplog):
     assert [r.stdout for r in results] == [b"ran\n"] * 2
     warnings = [r.getMessage() for r in caplog.records if "No image" in r.getMessage()]
     assert len(warnings) == 1 and "file(s) open" in warnings[0], warnings
+
+
+def kept_instances(py) -> list:
+    return [i for idle in py.runtime.snapshots.sandbox.warm._idle.values() for i in idle]
+
+
+def test_a_kept_instance_is_its_image_again_after_each_call(py):
+    """Also after a call whose function raised: CPython caught it, the turn ended cleanly."""
+    import ctypes
+
+    from faasm.runtime.python.sandbox import _address
+
+    py.upload('''import sys
+from pyfaasm.core import get_input, set_output
+kept = sys.modules.setdefault("kept", [])
+kept.append(bytearray(get_input() * 50000))  # pages written across the heap
+if get_input() == b"raise":
+    raise ValueError("no")
+set_output(str(len(kept)).encode())
+''')
+    assert py.call(input=b"ab").output == b"1"
+    (instance,) = kept_instances(py)
+    for data in (b"cd", b"efgh"):
+        assert py.call(input=data).output == b"1"  # nothing of the last call is seen
+        assert kept_instances(py) == [instance]  # the same store and instance, reused
+    with pytest.raises(CallFailed):
+        py.call(input=b"raise")
+    assert kept_instances(py) == [instance]
+    store, memory = instance.store, instance.memory
+    size = memory.data_len(store)
+    assert size == instance.pristine.size
+    assert ctypes.string_at(_address(memory, store), size) == \
+        ctypes.string_at(instance.pristine.address, size)
+    assert [g.value(store) for g, _ in instance.pristine.globals] == \
+        [value for _, value in instance.pristine.globals]
+
+
+@pytest.mark.parametrize("ending", [
+    "while True:\n    pass",  # stopped at its timeout: a trap
+    "import os\nos.close(1)",
+    "import os\nos.close(3)",  # a grant's descriptor
+    "import sys\nsys.modules['f'] = open('faasm://left-open', 'w')",
+    "import sys\nsys.modules['big'] = bytearray(64 << 20)",  # the memory grows
+])
+def test_an_instance_a_call_leaves_changed_is_not_kept(py, ending):
+    py.upload(f"print('one', flush=True)\n{ending}\n")
+    if "while" in ending:
+        with pytest.raises(CallTimedOut):
+            py.call(timeout=1.0)
+    else:
+        py.call()
+    assert kept_instances(py) == []
+    py.upload('print("next")')
+    assert py.call().stdout == b"next\n"
+    assert len(kept_instances(py)) == 1

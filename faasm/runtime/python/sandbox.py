@@ -20,6 +20,8 @@ served on that thread.
 
 from __future__ import annotations
 
+import ctypes
+import logging
 import math
 import queue
 import struct
@@ -36,6 +38,7 @@ from wasi_python._engines import _epoch_ticker
 from wasi_python._fs_memory import (
     MASK32,
     PRIVATE,
+    PROVIDER_BASE,
     SIGNATURES,
     STAGING_CEILING,
     _Forwards,
@@ -48,12 +51,17 @@ from wasi_python._limits import CANCEL_TICKS, TICK_S
 from wasi_python._platform import _THREAD_STACK
 
 from faasm.runtime.python.fastlink import Imports, export
+from faasm.runtime.python.pages import PageMap, no_huge_pages
+
+logger = logging.getLogger(__name__)
 
 #: wasi-python's default caps on provider calls and files open at once, as a session has.
 FILE_CALLS = wasi_python.defaults().file_calls
 OPEN_FILES = wasi_python.defaults().open_files
 #: Idle guest threads a process keeps.
 IDLE_THREADS = 4
+#: Instances a process keeps between calls (WarmInstances), over all its images.
+WARM_KEPT = 4
 
 
 @dataclass(frozen=True)
@@ -203,6 +211,7 @@ class Sandbox:
         self.forwards = Imports(forwards, {"env": "guest"})
         self.stat = Imports(stat)
         self.forward_names, self.stat_names = list(SIGNATURES), list(PRIVATE)
+        self.warm = WarmInstances()
 
     def turn(self, image: Image, data: bytes, *, host, shared: str, memory: int,
              timeout: float, output: int, cancel: threading.Event,
@@ -236,56 +245,52 @@ class Sandbox:
         not_ready = _platform.PLATFORM.trap_handlers_ready()
         if not_ready is not None:
             raise RuntimeError(f"the {not_ready} handler is not wasmtime's: no guest runs")
-        wt = wasmtime
-        store = wt.Store(self.engine)
-        store.set_limits(memory_size=memory)
-        wasi = wt.WasiConfig()
         origin_ns = time.perf_counter_ns()
-        wasi.argv = list(self.layout.argv)
-        wasi.env = list(self.layout.env)
         out, err = _call._Stream("stdout", output), _call._Stream("stderr", output)
-        keys = _call._send_outputs(wasi, out, err)
-        others = []
-        for grant in self.layout.grants:
-            wasi.preopen_dir(shared if grant.host is None else grant.host, grant.guest,
-                             grant.writable)
-            others.append(grant.guest)
-        wasi.preopen_dir(self.placeholder, "/", False)
-        store.set_wasi(wasi)
+        # An instance holds its image, so no other image can have this id while it is kept.
+        key = (id(image), shared, memory)
+        instance = None if capture else self.warm.take(key)
+        if instance is None:
+            instance = _Instance(self, image, shared, memory, out, err)
+        else:
+            instance.attach(out, err)
+        store = instance.store
         mount = Mount(provider, "/", writable=True)
         context = _call._Context()
-        table = _StdioFiles([(mount, 3 + len(self.layout.grants))], others, FILE_CALLS,
+        table = _StdioFiles([(mount, 3 + len(self.layout.grants))], instance.others, FILE_CALLS,
                             min(memory, STAGING_CEILING), False, self.engine,
                             open_files=OPEN_FILES, context=context)
         table.stdio = {1: out, 2: err}
+        table.instance = instance
         ticks = max(1, math.ceil(timeout / TICK_S))
         store.set_epoch_deadline(min(CANCEL_TICKS, ticks))
         stop_at = _call._stop_at(_epoch_ticker.count(), ticks)
         waits = _call._Waits(time.perf_counter, time.sleep,
                              lambda: _epoch_ticker.count() >= stop_at or cancel.is_set())
         call = _call._Call(store, host, waits, origin_ns, cancel, stop_at, table, None)
-        _call._watch(store)
         stack = _home._stack()
         exit_code = trapped = captured = None
+        kept = False
         try:
             with _epoch_ticker(self.engine, True):
                 stack.append(call)
                 try:
-                    exit_code, trapped, provided = self._enter(store, image, table, data)
+                    exit_code, trapped = self._enter(instance, table, data)
                 finally:
                     stack.pop()
             exit_code, trapped = _outcome(call, exit_code, trapped)
             if capture and exit_code == 0 and trapped is None:
-                captured = _capture(store, provided, table)
+                captured = _capture(store, instance.provided, table)
             table.walk()
             files = table.record()
+            if not capture and exit_code == 0 and trapped is None:
+                kept = self.warm.settle(instance, table)
         finally:
-            store.close()
-            from wasi_python._process import process
-
-            with process().outputs_lock:
-                for key in keys:
-                    process().outputs.pop(key, None)
+            instance.detach()
+            if kept:
+                self.warm.give_back(key, instance)
+            else:
+                instance.close()
             table.release()
             context.leave()
         truncated = tuple(s.name for s in (out, err) if s.dropped)
@@ -293,40 +298,188 @@ class Sandbox:
                          truncated, files, None)
         return (done, *(captured or (None, None)))
 
-    def _enter(self, store, image: Image, table, data: bytes):
+    def _enter(self, instance: _Instance, table, data: bytes):
         wt = wasmtime
-        provided = None
+        store = instance.store
         try:
-            provided = wt.Instance(store, image.memory, [])
-            instance = image.code_imports.instantiate(store, self.linker, {"image": provided})
-            self._bind(store, table, instance)
-            memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
-            alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
-            p = alloc(store, len(data)) & 0xFFFFFFFF
+            if instance.turn is None:
+                instance.instantiate(self)
+            table.forwards = instance.forwards
+            p = instance.alloc(store, len(data)) & 0xFFFFFFFF
             if p:
-                memory.write(store, data, p)  # else the guest raises MemoryError
-            turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
-            value = turn(store, p, len(data))
+                instance.memory.write(store, data, p)  # else the guest raises MemoryError
+            value = instance.turn(store, p, len(data))
         except wt.ExitTrap as exc:
-            return exc.code, None, provided
+            return exc.code, None
         except wt.Trap as exc:
-            return None, _call._trap_name(exc), provided
+            return None, _call._trap_name(exc)
         except wt.WasmtimeError as exc:
-            return None, _call._first_line(str(exc)), provided
+            return None, _call._first_line(str(exc))
         if not -1 < value <= 511:
-            return None, f"the guest's turn returned {value}", provided
-        return value & 0xFF, None, provided
+            return None, f"the guest's turn returned {value}"
+        return value & 0xFF, None
 
 
-    def _bind(self, store, table, instance) -> None:
-        """What ``_Files.bind`` does (the forwarding trampolines on the guest's memory, the
-        stat trampoline on its own page), through :mod:`~faasm.runtime.python.fastlink`."""
-        forwards = self.forwards.instantiate(store, self.plain, {"guest": instance})
-        stat = self.stat.instantiate(store, self.plain)
-        table.forwards = _Forwards(
-            {name: export(store, forwards, name).of.func for name in self.forward_names},
-            {name: export(store, stat, name).of.func for name in self.stat_names},
+class _Instance:
+    """A store holding one image's memory with the code module instantiated on it and the
+    file trampolines bound, in the layout's sandbox (argv, environment, grants).
+
+    Built for a call; kept for the next call of the same image (:class:`WarmInstances`) when
+    the call ended cleanly and left nothing of its own behind but the pages it wrote."""
+
+    def __init__(self, sandbox: Sandbox, image: Image, shared: str, memory: int, out, err):
+        wt = wasmtime
+        self.image = image
+        self.store = store = wt.Store(sandbox.engine)
+        store.set_limits(memory_size=memory)
+        wasi = wt.WasiConfig()
+        wasi.argv = list(sandbox.layout.argv)
+        wasi.env = list(sandbox.layout.env)
+        self.keys = _call._send_outputs(wasi, out, err)
+        self.others = []
+        for grant in sandbox.layout.grants:
+            wasi.preopen_dir(shared if grant.host is None else grant.host, grant.guest,
+                             grant.writable)
+            self.others.append(grant.guest)
+        wasi.preopen_dir(sandbox.placeholder, "/", False)
+        store.set_wasi(wasi)
+        _call._watch(store)
+        self.turn = self.provided = self.forwards = None
+        self.pristine = None
+        # A descriptor of wasmtime's the call did not open was closed, renumbered or
+        # changed (stdio, a grant): the next call's memory would disagree with it.
+        self.tainted = False
+
+    def instantiate(self, sandbox: Sandbox) -> None:
+        wt, store = wasmtime, self.store
+        self.provided = wt.Instance(store, self.image.memory, [])
+        instance = self.image.code_imports.instantiate(store, sandbox.linker,
+                                                       {"image": self.provided})
+        forwards = sandbox.forwards.instantiate(store, sandbox.plain, {"guest": instance})
+        stat = sandbox.stat.instantiate(store, sandbox.plain)
+        self.forwards = _Forwards(
+            {name: export(store, forwards, name).of.func for name in sandbox.forward_names},
+            {name: export(store, stat, name).of.func for name in sandbox.stat_names},
             wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
+        self.memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
+        self.alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
+        self.turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
+        no_huge_pages(_address(self.memory, store), self.memory.data_len(store))
+
+    def attach(self, out, err) -> None:
+        """This call's streams where wasmtime writes the guest's stdout and stderr."""
+        from wasi_python._process import process
+
+        with process().outputs_lock:
+            process().outputs[self.keys[0]], process().outputs[self.keys[1]] = out, err
+
+    def detach(self) -> None:
+        from wasi_python._process import process
+
+        with process().outputs_lock:
+            for key in self.keys:
+                process().outputs.pop(key, None)
+
+    def close(self) -> None:
+        self.store.close()
+        if self.pristine is not None:
+            self.pristine.close()
+
+
+class WarmInstances:
+    """Instances kept between calls of the same image (docs/SNAPSHOTS.md, "Instances kept
+    between calls"): after a clean call, the pages it wrote are copied back from a pristine
+    mapping of the image and its globals set back, so the next call starts from exactly
+    the image, without a new store, instantiation, binding, or a fault for any page the
+    previous calls touched."""
+
+    def __init__(self, kept: int = WARM_KEPT):
+        self.kept = kept
+        self._idle: dict[tuple, list[_Instance]] = {}
+        self._lock = threading.Lock()
+        self.pages: PageMap | None = None
+        self.unavailable = ""
+        if kept:
+            try:
+                self.pages = PageMap()
+            except OSError as exc:
+                self.unavailable = f"the page map cannot be read ({exc})"
+                logger.warning("Python instances are not kept between calls: %s",
+                               self.unavailable)
+
+    def take(self, key: tuple) -> _Instance | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            if not idle:
+                return None
+            instance = idle.pop()
+            if not idle:
+                del self._idle[key]
+            return instance
+
+    def give_back(self, key: tuple, instance: _Instance) -> None:
+        closing = []
+        with self._lock:
+            self._idle.setdefault(key, []).append(instance)
+            # dicts keep insertion order: re-insert the key to make it the newest
+            self._idle[key] = self._idle.pop(key)
+            while sum(map(len, self._idle.values())) > self.kept:
+                oldest = next(iter(self._idle))
+                closing.append(self._idle[oldest].pop(0))
+                if not self._idle[oldest]:
+                    del self._idle[oldest]
+        for old in closing:
+            old.close()
+
+    def settle(self, instance: _Instance, table) -> bool:
+        """Put ``instance`` back as its image made it, if the call that ended cleanly in it
+        left nothing else behind; whether it can be kept."""
+        if self.pages is None or instance.tainted or table.open_now() \
+                or set(table.stdio) != {1, 2}:
+            return False
+        store, memory = instance.store, instance.memory
+        size = memory.data_len(store)
+        if instance.pristine is None:
+            instance.pristine = _Pristine(store.engine, instance)
+        if size != instance.pristine.size:
+            return False  # the call grew the memory: a fresh instance for the next
+        self.pages.restore(_address(memory, store), instance.pristine.address, size)
+        for global_, value in instance.pristine.globals:
+            global_.set_value(store, value)
+        return True
+
+    def clear(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, {}
+        for instances in idle.values():
+            for instance in instances:
+                instance.close()
+
+
+class _Pristine:
+    """The image's memory and globals as instantiated, in a store of their own that never
+    runs: what a kept instance is put back to."""
+
+    def __init__(self, engine: wasmtime.Engine, instance: _Instance):
+        wt = wasmtime
+        self.store = wt.Store(engine)
+        exports = wt.Instance(self.store, instance.image.memory, []).exports(self.store)
+        memory = exports["memory"]
+        self.size = memory.data_len(self.store)
+        self.address = _address(memory, self.store)
+        kept = instance.provided.exports(instance.store)
+        self.globals = []
+        for i in range(len(exports) - 1):
+            name = f"g{i}"
+            if exports[name].type(self.store).mutable:
+                self.globals.append((kept[name], exports[name].value(self.store)))
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def _address(memory: wasmtime.Memory, store) -> int:
+    return ctypes.addressof(memory.data_ptr(store).contents)
 
 
 class _StdioFiles(_Files):
@@ -339,16 +492,26 @@ class _StdioFiles(_Files):
     or 2, its writes are wasmtime's again (it answers them as it would have)."""
 
     stdio: dict
+    instance: _Instance
 
     def __call__(self, caller, name: str, *args: int) -> int:
         if name == "fd_write":
             stream = self.stdio.get(args[0] & MASK32)
             if stream is not None and self._entry(args[0]) is None:
                 return _write_stdio(caller, stream, *args[1:])
-        elif name in ("fd_close", "fd_renumber"):
-            for fd in args:
-                self.stdio.pop(fd & MASK32, None)
+        elif name in TAINTING:
+            fd = args[0] & MASK32
+            if name == "fd_renumber" or (fd < PROVIDER_BASE and fd not in self.held):
+                self.instance.tainted = True
+            if name in ("fd_close", "fd_renumber"):
+                for fd in args[:2]:
+                    self.stdio.pop(fd & MASK32, None)
         return super().__call__(caller, name, *args)
+
+
+#: Calls that change a descriptor of wasmtime's (stdio, a grant) for the rest of the store's
+#: life when the call did not open it itself: an instance they touch is not kept.
+TAINTING = ("fd_close", "fd_renumber", "fd_fdstat_set_flags", "fd_fdstat_set_rights")
 
 
 def _write_stdio(caller, stream, iovs: int, count: int, nwritten: int) -> int:
