@@ -27,6 +27,7 @@ from faasm.functions import Functions
 from faasm.runtime.compile import upload_wasm
 from faasm.runtime.executor import WasmRuntime
 from faasm.runtime.python import PythonRuntime
+from faasm.runtime.python.sandbox import WarmInstances
 from faasm.settings import MiB, get_settings
 from faasm.storage import open_storage
 
@@ -80,8 +81,16 @@ def python_runtimes(storage):
 
 
 def worker_cost(fresh, imaged, functions) -> None:
+    """Each function's calls on three paths in interleaved rounds: CPython started afresh,
+    a new instance of its image, and the image's instance kept from the call before."""
     ids = iter(range(1, 1 << 30))
-    print("Worker's own cost per Python call (CPU of the process, and wall):")
+    sandbox = imaged.snapshots.sandbox
+    kept, none_kept = sandbox.warm, WarmInstances(0)
+    paths = (("fresh", fresh, none_kept), ("image", imaged, none_kept),
+             ("kept", imaged, kept))
+    print("Worker's own cost per Python call (CPU of the process, and wall); "
+          "fresh: CPython started afresh, image: a new instance of the function's image, "
+          "kept: the image's instance kept from the call before:")
     for name, source, rounds in (("hello", HELLO, 40), ("numpy", NUMPY, 10)):
         functions.put_python("bench", name, source)
 
@@ -93,19 +102,28 @@ def worker_cost(fresh, imaged, functions) -> None:
         imaged_build = time.perf_counter()
         once(imaged)  # makes the image
         imaged_build = time.perf_counter() - imaged_build
-        got = {"fresh": ([], []), "image": ([], [])}
+        got = {label: ([], []) for label, _, _ in paths}
         for _ in range(3):  # interleaved rounds
-            for label, runtime in (("fresh", fresh), ("image", imaged)):
+            for label, runtime, warm in paths:
+                sandbox.warm = warm
                 cpu, wall = cpu_and_wall(lambda r=runtime: once(r), rounds)
                 got[label][0].extend(cpu)
                 got[label][1].extend(wall)
+        sandbox.warm = kept
         print(f"  {name}: first call (makes the image) {imaged_build * 1e3:.0f} ms")
-        for label in ("fresh", "image"):
+        for label, _, _ in paths:
             print(row(f"{name}, {label}, CPU", got[label][0]))
             print(row(f"{name}, {label}, wall", got[label][1]))
-        ratio = p(got["fresh"][0], .5) / p(got["image"][0], .5)
-        print(f"  {name}: image {p(got['image'][0], .5) * 1e3:.2f} ms CPU median, "
-              f"{ratio:.0f}x less than fresh")
+        medians = {label: p(got[label][0], .5) for label in got}
+        print(f"  {name}: kept {medians['kept'] * 1e3:.2f} ms CPU median, "
+              f"{medians['image'] / medians['kept']:.2f}x less than a new instance of the "
+              f"image, {medians['fresh'] / medians['kept']:.0f}x less than fresh")
+    private, rss = _private_dirty(), _rss()
+    count = sum(map(len, kept._idle.values()))
+    kept.clear()
+    print(f"  memory held by the {count} kept instances: "
+          f"{(private - _private_dirty()) / max(count, 1) / MiB:.2f} MiB private, "
+          f"{(rss - _rss()) / max(count, 1) / MiB:.2f} MiB resident each")
 
 
 def resident_per_call(fresh, imaged, functions, concurrent: int = 8) -> None:

@@ -364,7 +364,9 @@ class _Instance:
         self.memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
         self.alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
         self.turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
-        no_huge_pages(_address(self.memory, store), self.memory.data_len(store))
+        # where the memory stays while its size does (a kept instance's never changes)
+        self.address = _address(self.memory, store)
+        no_huge_pages(self.address, self.memory.data_len(store))
 
     def attach(self, out, err) -> None:
         """This call's streams where wasmtime writes the guest's stdout and stderr."""
@@ -443,9 +445,8 @@ class WarmInstances:
             instance.pristine = _Pristine(store.engine, instance)
         if size != instance.pristine.size:
             return False  # the call grew the memory: a fresh instance for the next
-        self.pages.restore(_address(memory, store), instance.pristine.address, size)
-        for global_, value in instance.pristine.globals:
-            global_.set_value(store, value)
+        self.pages.restore(instance.address, instance.pristine.address, size)
+        instance.pristine.put_back_globals(store)
         return True
 
     def clear(self) -> None:
@@ -469,10 +470,25 @@ class _Pristine:
         self.address = _address(memory, self.store)
         kept = instance.provided.exports(instance.store)
         self.globals = []
+        self._raw = []
         for i in range(len(exports) - 1):
             name = f"g{i}"
-            if exports[name].type(self.store).mutable:
-                self.globals.append((kept[name], exports[name].value(self.store)))
+            ty = exports[name].type(self.store)
+            if ty.mutable:
+                value = exports[name].value(self.store)
+                self.globals.append((kept[name], value))
+                # an i32 or i64 (_capture admits no other): nothing to root or unroot
+                self._raw.append((ctypes.byref(kept[name]._global), ctypes.byref(
+                    wasmtime.Val._convert_to_raw(self.store, ty.content, value))))
+
+    def put_back_globals(self, store) -> None:
+        from wasmtime import _ffi as ffi
+
+        context = store._context()
+        for global_, raw in self._raw:
+            error = ffi.wasmtime_global_set(context, global_, raw)
+            if error:
+                raise wasmtime.WasmtimeError._from_ptr(error)
 
     def close(self) -> None:
         self.store.close()
