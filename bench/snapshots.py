@@ -85,7 +85,7 @@ def worker_cost(fresh, imaged, functions) -> None:
     a new instance of its image, and the image's instance kept from the call before."""
     ids = iter(range(1, 1 << 30))
     sandbox = imaged.snapshots.sandbox
-    kept, none_kept = sandbox.warm, WarmInstances(0)
+    kept, none_kept = sandbox.warm, WarmInstances(None, 0)
     paths = (("fresh", fresh, none_kept), ("image", imaged, none_kept),
              ("kept", imaged, kept))
     print("Worker's own cost per Python call (CPU of the process, and wall); "

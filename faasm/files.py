@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import weakref
 from pathlib import Path
 from typing import Self
@@ -113,12 +114,17 @@ class CallFiles:
         self.storage = storage
         self.mirror_root = mirror_root
         self.quota = quota
+        self._host_dir: Path | None = None
 
     def host_dir(self) -> Path | None:
-        """The local directory mounted at ``faasm://``, or None if storage is remote."""
+        """The local directory mounted at ``faasm://``, or None if storage is remote. Made
+        (and its path checked for links) once: guests write below it, never it."""
         if self.storage.is_remote:
             return None
-        return self.storage.local_dir(SHARED_PREFIX)
+        known = self._host_dir
+        if known is None or not _is_real_dir(known):
+            known = self._host_dir = self.storage.local_dir(SHARED_PREFIX)
+        return known
 
     def mount(self, user: str | None = None) -> SharedMount:
         """The shared files for a call of ``user`` about to run (see :class:`SharedMount`)."""
@@ -185,3 +191,11 @@ class CallFiles:
                     with local:
                         return local.read()
         return SharedFiles(self.storage).get(path)
+
+
+def _is_real_dir(path: Path) -> bool:
+    """A directory, not a link to one (one ``lstat``)."""
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False

@@ -29,6 +29,17 @@ from tests import wat
 ALICE_PY = "functions/alice/secret/function.py"
 
 
+@pytest.fixture(autouse=True, params=["openat2", "one component at a time"])
+def resolution(request, monkeypatch):
+    """Every test both ways paths are opened: by openat2 where the kernel has it, and by
+    the walk other kernels get (faasm/storage/nofollow.py)."""
+    if request.param == "openat2":
+        if not nofollow._openat2.works:
+            pytest.fail("this kernel has no openat2 (Linux >= 5.6)")
+    else:
+        monkeypatch.setattr(nofollow._openat2, "works", False)
+
+
 @pytest.fixture
 def root(tmp_path):
     return tmp_path / "storage"

@@ -33,10 +33,6 @@ _libc.mmap.restype = ctypes.c_void_p
 _libc.mmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
                        ctypes.c_int, ctypes.c_long)
 _libc.munmap.argtypes = (ctypes.c_void_p, ctypes.c_size_t)
-_libc.process_vm_writev.restype = ctypes.c_ssize_t
-_libc.process_vm_writev.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_ulong,
-                                    ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong)
-_IOV_MAX = 1024
 
 
 #: ``PAGEMAP_SCAN`` (Linux 6.7): ``_IOWR('f', 16, struct pm_scan_arg)``, and its categories.
@@ -83,53 +79,39 @@ class PageMap:
     def written(self, address: int, size: int) -> list[tuple[int, int]]:
         """The ranges ``(start, end)`` of ``[address, address + size)`` whose pages are the
         process's own copies (written), in order."""
-        if os.getpid() != self.pid:  # forked: the file opened is the parent's map
-            os.close(self.fd)
-            self.fd = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
-            self.pid = os.getpid()
         if self.scans:
             return self._scan(address, address + size)
         return self._sift(address, size)
 
-    def restore(self, address: int, pristine: int, size: int) -> int:
-        """Copy every page of ``address`` the process has its own copy of from the same
-        offset of ``pristine``, in one ``process_vm_writev`` per 1024 ranges; the number of
-        pages copied."""
-        ranges = self.written(address, size)
-        copied = 0
-        for at in range(0, len(ranges), _IOV_MAX):
-            chunk = ranges[at:at + _IOV_MAX]
-            n = len(chunk)
-            local, remote = array("Q", bytes(16 * n)), array("Q", bytes(16 * n))
-            remote[0::2] = array("Q", [start for start, _ in chunk])
-            lengths = array("Q", [end - start for start, end in chunk])
-            remote[1::2] = local[1::2] = lengths
-            delta = pristine - address
-            local[0::2] = array("Q", [start + delta for start, _ in chunk])
-            wanted = sum(lengths)
-            done = _libc.process_vm_writev(self.pid, local.buffer_info()[0], n,
-                                           remote.buffer_info()[0], n, 0)
-            if done != wanted:
-                raise OSError(ctypes.get_errno(), f"process_vm_writev copied {done} of "
-                                                  f"{wanted} bytes")
-            copied += wanted // PAGE
-        return copied
+    def scan(self, start: int, end: int, vec: int, vec_len: int) -> tuple[int, int]:
+        """``PAGEMAP_SCAN`` from ``start``: the written ranges it wrote at ``vec`` (at most
+        ``vec_len``, each three u64: start, end, categories) and where it stopped."""
+        self._own()
+        arg = self._arg
+        arg.start, arg.end, arg.walk_end, arg.vec, arg.vec_len = start, end, 0, vec, vec_len
+        count = _libc.ioctl(self.fd, _PAGEMAP_SCAN, ctypes.addressof(arg))
+        if count < 0:
+            raise OSError(ctypes.get_errno(), "PAGEMAP_SCAN failed")
+        if arg.walk_end <= start:
+            raise OSError("PAGEMAP_SCAN made no progress")
+        return count, arg.walk_end
 
     def _scan(self, start: int, end: int) -> list[tuple[int, int]]:
-        arg, regions, found = self._arg, self._regions, []
+        vec, found = ctypes.addressof(self._regions), []
         while start < end:
-            arg.start, arg.end, arg.walk_end = start, end, 0
-            count = _libc.ioctl(self.fd, _PAGEMAP_SCAN, ctypes.addressof(arg))
-            if count < 0:
-                raise OSError(ctypes.get_errno(), "PAGEMAP_SCAN failed")
-            got = array("Q", ctypes.string_at(ctypes.addressof(regions), count * 24))
+            count, start = self.scan(start, end, vec, _REGIONS)
+            got = array("Q", ctypes.string_at(vec, count * 24))
             found += zip(got[0::3], got[1::3], strict=True)
-            if arg.walk_end <= start:
-                raise OSError("PAGEMAP_SCAN made no progress")
-            start = arg.walk_end
         return found
 
+    def _own(self) -> None:
+        if os.getpid() != self.pid:  # forked: the file opened is the parent's map
+            os.close(self.fd)
+            self.fd = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
+            self.pid = os.getpid()
+
     def _sift(self, address: int, size: int) -> list[tuple[int, int]]:
+        self._own()
         pages = size // PAGE
         entries = os.pread(self.fd, pages * 8, (address // PAGE) * 8)
         if len(entries) != pages * 8:

