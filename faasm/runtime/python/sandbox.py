@@ -51,7 +51,7 @@ from wasi_python._fs_table import _Files
 from wasi_python._limits import CANCEL_TICKS, TICK_S
 from wasi_python._platform import _THREAD_STACK
 
-from faasm.runtime.python.fastlink import Imports, export
+from faasm.runtime.python.fastlink import FastCall, Imports, export
 from faasm.runtime.python.pages import PageMap, no_huge_pages
 
 logger = logging.getLogger(__name__)
@@ -372,8 +372,8 @@ class _Instance:
             {name: export(store, stat, name).of.func for name in sandbox.stat_names},
             wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
         self.memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
-        self.alloc = wt.Func._from_raw(export(store, instance, "host_alloc").of.func)
-        self.turn = wt.Func._from_raw(export(store, instance, "turn").of.func)
+        self.alloc = FastCall(export(store, instance, "host_alloc").of.func, ("i32",))
+        self.turn = FastCall(export(store, instance, "turn").of.func, ("i32", "i32"))
         # where the memory stays while its size does (a kept instance's never changes)
         self.address = _address(self.memory, store)
         no_huge_pages(self.address, self.memory.data_len(store))
@@ -506,7 +506,7 @@ class _Pristine:
         self.address = _address(memory, store)
         restorer = wt.Instance(store, sandbox.restorer(), [instance.memory, memory])
         self.regions = _address(restorer.exports(store)["regions"], store)
-        self.restore = wt.Func._from_raw(export(store, restorer, "restore").of.func)
+        self.restore = FastCall(export(store, restorer, "restore").of.func, ("i32", "i64"))
         kept = instance.provided.exports(store)
         self.globals = []
         self._raw = []
