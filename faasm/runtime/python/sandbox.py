@@ -43,10 +43,11 @@ from wasi_python._fs_memory import (
 )
 from wasi_python._limits import CANCEL_TICKS, TICK_S
 from wasi_python._platform import _THREAD_STACK
+from wasi_python._wasmtime_ffi import PreparedCall
 
 from faasm.runtime.python.fastlink import FastCall, Imports, export
+from faasm.runtime.python.hostcalls import StdioFiles, fast_door, fast_imports
 from faasm.runtime.python.pages import PageMap, no_huge_pages
-from faasm.runtime.python.stdio import StdioFiles, fast_imports
 
 logger = logging.getLogger(__name__)
 
@@ -272,6 +273,7 @@ class Sandbox:
         waits = _call._Waits(time.perf_counter, time.sleep,
                              lambda: _epoch_ticker.count() >= stop_at or cancel.is_set())
         call = _call._Call(store, host, waits, origin_ns, cancel, stop_at, table, None)
+        call.door = fast_door(host, instance)
         stack = _home._stack()
         exit_code = trapped = captured = None
         kept = False
@@ -368,7 +370,10 @@ class _Instance:
             wasmtime.Memory._from_raw(export(store, stat, "memory").of.memory))
         self.memory_raw = export(store, instance, "memory").of.memory
         self.memory = wt.Memory._from_raw(self.memory_raw)
-        self.alloc = FastCall(export(store, instance, "host_alloc").of.func, ("i32",))
+        alloc = export(store, instance, "host_alloc").of.func
+        self.alloc = FastCall(alloc, ("i32",))
+        # the same, called by a host function on its caller's context (the door's reply)
+        self.alloc_inside = PreparedCall(alloc, ("i32",))
         self.turn = FastCall(export(store, instance, "turn").of.func, ("i32", "i32"))
         # where the memory stays while its size does (a kept instance's never changes)
         self.address = _address(self.memory, store)
