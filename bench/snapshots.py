@@ -103,10 +103,15 @@ def worker_cost(fresh, imaged, functions) -> None:
         once(imaged)  # makes the image
         imaged_build = time.perf_counter() - imaged_build
         got = {label: ([], []) for label, _, _ in paths}
+        totals = {label: [0.0, 0] for label, _, _ in paths}
         for _ in range(3):  # interleaved rounds
             for label, runtime, warm in paths:
                 sandbox.warm = warm
+                start = time.process_time()
                 cpu, wall = cpu_and_wall(lambda r=runtime: once(r), rounds)
+                warm.settled()  # a kept instance is put back after its call's result
+                totals[label][0] += time.process_time() - start
+                totals[label][1] += rounds + 3
                 got[label][0].extend(cpu)
                 got[label][1].extend(wall)
         sandbox.warm = kept
@@ -114,10 +119,14 @@ def worker_cost(fresh, imaged, functions) -> None:
         for label, _, _ in paths:
             print(row(f"{name}, {label}, CPU", got[label][0]))
             print(row(f"{name}, {label}, wall", got[label][1]))
+        print("  mean CPU per call over whole rounds (all threads, puts-back included): "
+              + ", ".join(f"{label} {total / count * 1e3:.2f} ms"
+                          for label, (total, count) in totals.items()))
         medians = {label: p(got[label][0], .5) for label in got}
         print(f"  {name}: kept {medians['kept'] * 1e3:.2f} ms CPU median, "
               f"{medians['image'] / medians['kept']:.2f}x less than a new instance of the "
               f"image, {medians['fresh'] / medians['kept']:.0f}x less than fresh")
+    kept.settled()
     private, rss = _private_dirty(), _rss()
     count = sum(map(len, kept._idle.values()))
     kept.clear()

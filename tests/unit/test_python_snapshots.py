@@ -204,7 +204,10 @@ def test_an_image_that_cannot_be_made_falls_back(warm, tmp_path, caplog):
 
 
 def kept_instances(py) -> list:
-    return [i for idle in py.runtime.snapshots.sandbox.warm._idle.values() for i in idle]
+    """The instances kept, once those of the calls made are put back (after each result)."""
+    warm = py.runtime.snapshots.sandbox.warm
+    assert warm.settled()
+    return [i for idle in warm._idle.values() for i in idle]
 
 
 def test_a_kept_instance_is_its_image_again_after_each_call(py):

