@@ -313,9 +313,7 @@ class Sandbox:
                 kept = self.warm.keepable(instance, table)
         finally:
             instance.detach()
-            if kept:
-                self.warm.settling(key)
-            else:
+            if not kept:
                 instance.close()
             table.release()
             context.leave()
@@ -324,6 +322,7 @@ class Sandbox:
                          truncated, files, None)
         value = (done, *(captured or (None, None)))
         if kept:  # put back after the caller has the call's result, off its path
+            self.warm.settling(key)
             return Then(value, lambda: self.warm.settle(key, instance))
         return value
 
