@@ -259,3 +259,21 @@ def test_an_instance_a_call_leaves_changed_is_not_kept(py, ending):
     py.upload('print("next")')
     assert py.call().stdout == b"next\n"
     assert len(kept_instances(py)) == 1
+
+
+def test_concurrent_calls_each_start_from_the_image(py):
+    """Calls of one function on several threads at once: instances are taken, made and put
+    back concurrently (several scans and copies at the same time), and no call sees
+    another's writes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    py.upload('''import sys
+from pyfaasm.core import get_input, set_output
+kept = sys.modules.setdefault("kept", [])
+kept.append(bytearray(get_input() * 20000))
+set_output(str(len(kept)).encode())
+''')
+    with ThreadPoolExecutor(4) as pool:
+        outputs = list(pool.map(lambda i: py.call(input=b"%d" % i).output, range(24)))
+    assert outputs == [b"1"] * 24
+    assert 1 <= len(kept_instances(py)) <= 4

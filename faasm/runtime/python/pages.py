@@ -63,14 +63,6 @@ class PageMap:
     def __init__(self) -> None:
         self.fd = os.open("/proc/self/pagemap", os.O_RDONLY | os.O_CLOEXEC)
         self.pid = os.getpid()
-        self._regions = (_Region * _REGIONS)()
-        self._arg = _ScanArg(
-            size=ctypes.sizeof(_ScanArg), vec=ctypes.addressof(self._regions),
-            vec_len=_REGIONS,
-            # not a file's page, not the zero page; present, or swapped out
-            category_inverted=_IS_FILE | _IS_PFNZERO, category_mask=_IS_FILE | _IS_PFNZERO,
-            category_anyof_mask=_IS_PRESENT | _IS_SWAPPED,
-            return_mask=_IS_PRESENT | _IS_SWAPPED)
         self.scans = self._scan_works()
 
     def close(self) -> None:
@@ -87,8 +79,14 @@ class PageMap:
         """``PAGEMAP_SCAN`` from ``start``: the written ranges it wrote at ``vec`` (at most
         ``vec_len``, each three u64: start, end, categories) and where it stopped."""
         self._own()
-        arg = self._arg
-        arg.start, arg.end, arg.walk_end, arg.vec, arg.vec_len = start, end, 0, vec, vec_len
+        # One per scan: threads of a process put instances back at the same time, and the
+        # kernel writes walk_end into it.
+        arg = _ScanArg(
+            size=ctypes.sizeof(_ScanArg), start=start, end=end, vec=vec, vec_len=vec_len,
+            # not a file's page, not the zero page; present, or swapped out
+            category_inverted=_IS_FILE | _IS_PFNZERO, category_mask=_IS_FILE | _IS_PFNZERO,
+            category_anyof_mask=_IS_PRESENT | _IS_SWAPPED,
+            return_mask=_IS_PRESENT | _IS_SWAPPED)
         count = _libc.ioctl(self.fd, _PAGEMAP_SCAN, ctypes.addressof(arg))
         if count < 0:
             raise OSError(ctypes.get_errno(), "PAGEMAP_SCAN failed")
@@ -97,7 +95,8 @@ class PageMap:
         return count, arg.walk_end
 
     def _scan(self, start: int, end: int) -> list[tuple[int, int]]:
-        vec, found = ctypes.addressof(self._regions), []
+        regions = (_Region * _REGIONS)()
+        vec, found = ctypes.addressof(regions), []
         while start < end:
             count, start = self.scan(start, end, vec, _REGIONS)
             got = array("Q", ctypes.string_at(vec, count * 24))
