@@ -39,7 +39,8 @@ from wasmtime import _ffi as ffi
 from faasm.runtime.python.fastlink import Unchecked
 
 #: Calls that change a descriptor of wasmtime's (stdio, a grant) for the rest of the store's
-#: life when the call did not open it itself: an instance they touch is not kept.
+#: life when the call did not open it itself: an instance they touch is not kept. (Nor is
+#: one whose call opened a file of wasmtime's at all: see StdioFiles.__call__.)
 TAINTING = ("fd_close", "fd_renumber", "fd_fdstat_set_flags", "fd_fdstat_set_rights")
 
 
@@ -62,6 +63,13 @@ class StdioFiles(_Files):
                 for fd in args[:2]:
                     self.stdio.pop(fd & MASK32, None)
         return super().__call__(caller, name, *args)
+
+    def _hold(self, number: int) -> None:
+        """wasmtime gave the guest a number at an open: once closed, its table keeps the
+        number free and hands freed numbers out again highest first, so the next call would
+        see what this one opened in the numbers it gets. No instance is kept after that."""
+        self.instance.tainted = True
+        super()._hold(number)
 
 
 def _write_stdio(memory, stream, iovs: int, count: int, nwritten: int) -> int:
