@@ -211,7 +211,6 @@ def kept_instances(py) -> list:
 
 
 def test_a_kept_instance_is_its_image_again_after_each_call(py):
-    """Also after a call whose function raised: CPython caught it, the turn ended cleanly."""
     import ctypes
 
     from faasm.runtime.python.sandbox import _address
@@ -231,7 +230,10 @@ set_output(str(len(kept)).encode())
         assert kept_instances(py) == [instance]  # the same store and instance, reused
     with pytest.raises(CallFailed):
         py.call(input=b"raise")
-    assert kept_instances(py) == [instance]
+    # Its traceback read the runner's source (a file of wasmtime's): that instance is not
+    # kept (test_descriptor_numbers_say_nothing_of_earlier_calls), the next call's is.
+    assert py.call(input=b"ij").output == b"1"
+    (instance,) = kept_instances(py)
     store, memory = instance.store, instance.memory
     size = memory.data_len(store)
     assert size == instance.pristine.size
@@ -247,6 +249,8 @@ set_output(str(len(kept)).encode())
     "import os\nos.close(3)",  # a grant's descriptor
     "import sys\nsys.modules['f'] = open('faasm://left-open', 'w')",
     "import sys\nsys.modules['big'] = bytearray(64 << 20)",  # the memory grows
+    # a number of wasmtime's, opened and closed
+    "import os\nos.close(os.open(\"/opt/faasm/pyfaasm/core.py\", os.O_RDONLY))",
 ])
 def test_an_instance_a_call_leaves_changed_is_not_kept(py, ending):
     py.upload(f"print('one', flush=True)\n{ending}\n")
@@ -277,3 +281,31 @@ set_output(str(len(kept)).encode())
         outputs = list(pool.map(lambda i: py.call(input=b"%d" % i).output, range(24)))
     assert outputs == [b"1"] * 24
     assert 1 <= len(kept_instances(py)) <= 4
+
+
+def test_descriptor_numbers_say_nothing_of_earlier_calls(py):
+    """wasmtime hands freed descriptor numbers out again, highest first: a call that opened
+    and closed files must not change the numbers the next call gets (found by an attack on
+    kept instances: the numbers carried how many files an earlier call held)."""
+    py.upload('''import os
+from pyfaasm.core import get_input, set_output
+held = [os.open("/opt/faasm/pyfaasm/core.py", os.O_RDONLY) for _ in range(int(get_input()))]
+for fd in held:
+    os.close(fd)
+fd = os.open("/opt/faasm/pyfaasm/core.py", os.O_RDONLY)
+os.close(fd)
+set_output(str(fd).encode())
+''')
+    first = py.call(input=b"0").output
+    for held in (b"7", b"0", b"3", b"0"):
+        py.call(input=held)
+        assert py.call(input=b"0").output == first
+
+
+def test_a_failed_calls_traceback_is_in_its_stderr_once(py):
+    py.upload('import sys\ndef faasm_main():\n    print("before", file=sys.stderr)\n'
+              '    raise ValueError("boom")\n')
+    with pytest.raises(CallFailed) as failed:
+        py.call()
+    assert failed.value.stderr.startswith(b"before\n")
+    assert failed.value.stderr.count(b"ValueError: boom") == 1

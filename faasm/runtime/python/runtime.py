@@ -222,6 +222,8 @@ class PythonRuntime:
                 # What the call printed (and its traceback) go to its logs.
                 failure = door.failure
                 trace = failure.traceback.encode() if failure and failure.traceback else b""
+                if done.stderr.endswith(trace):
+                    trace = b""  # the runner printed it too; else stderr was closed or full
                 exc.stdout, exc.stderr = done.stdout[:limits.stdout], done.stderr + trace
                 raise
             mount.commit()  # remote storage: write back the files the call changed
