@@ -83,8 +83,10 @@ class _Openat2:
             self._syscall = libc.syscall
             self._syscall.restype = ctypes.c_long
         how = _OpenHow(flags, 0, self.RESOLVE)
-        fd = self._syscall(self.SYSCALL, base, path.encode(), ctypes.byref(how),
-                           ctypes.sizeof(how))
+        # syscall(2) is variadic: every argument passed at its full width
+        fd = self._syscall(ctypes.c_long(self.SYSCALL), ctypes.c_long(base),
+                           ctypes.c_char_p(path.encode()), ctypes.byref(how),
+                           ctypes.c_size_t(ctypes.sizeof(how)))
         if fd < 0:
             code = ctypes.get_errno()
             if code in (errno.ENOSYS, errno.EPERM, errno.E2BIG):
