@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import threading
+import time
 
 import pytest
 import requests
@@ -12,6 +14,21 @@ import requests
 import faasm_client as api
 from faasm import errors
 from faasm_client import http
+
+
+class _ClientTime:
+    """The client module's own view of ``time``: what a test patches on it stays the
+    client's. Patching the time module itself changed ``time.sleep`` for every thread of
+    the test process (the wasm runtime's epoch ticker, started by earlier tests, then
+    filled this module's list of sleeps with its own, and spun)."""
+
+    def __getattr__(self, name):
+        return getattr(time, name)
+
+
+@pytest.fixture(autouse=True)
+def client_time(monkeypatch):
+    monkeypatch.setattr(http, "time", _ClientTime())
 
 
 class FakeAdapter(requests.adapters.BaseAdapter):
@@ -315,3 +332,14 @@ def test_draw_graph():
         "├─ call 2 u/f SUCCESS 2.0 ms on w, 2.0 KiB out",
         "│  └─ call 3 u/f FAILED - , 4 B out: boom".replace(" - ,", " -,"),
         "└─ call 3 u/f FAILED -, 4 B out: boom"]
+
+
+def test_a_patched_client_sleep_is_the_clients_alone(monkeypatch):
+    """Another thread sleeping while a test patches the client's sleep sleeps for real."""
+    monkeypatch.setattr(http.time, "sleep", lambda s: None)
+    slept = []
+    thread = threading.Thread(target=lambda: slept.append(time.sleep(0.01) or True))
+    started = time.monotonic()
+    thread.start()
+    thread.join()
+    assert slept == [True] and time.monotonic() - started >= 0.01
