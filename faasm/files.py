@@ -70,6 +70,10 @@ class SharedMount:
     once, whatever the call's outcome) and commit does nothing. With remote
     storage it is this process's mirror (:mod:`faasm.storage.mirror`), and
     only a call that succeeds writes its changes back, at commit.
+
+    A runtime that sees the guest's file calls may mount with ``touched_later``
+    and call :meth:`touch` before the first one that reaches the mount: with local
+    storage, a call that never touches it costs no measure of its owner's files.
     """
 
     def __init__(self, path: Path, mirror: Mirror | None = None, quota_check=None):
@@ -77,6 +81,13 @@ class SharedMount:
         self._mirror = mirror
         self._before = mirror.begin() if mirror is not None else None
         self._quota_check = quota_check
+
+    def touch(self) -> None:
+        """The guest is about to reach the mount (with ``touched_later``: before its first
+        file call there, which may change files)."""
+        begin = getattr(self._quota_check, "begin", None)
+        if begin is not None:
+            begin()
 
     def commit(self) -> None:
         """End a successful call: LimitExceeded if its files put an owner over quota
@@ -97,6 +108,28 @@ class SharedMount:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _LocalQuota:
+    """With local storage a guest writes storage itself: the caller's own files are
+    measured before and after the call, which fails if it grew them past the quota (a
+    guest's writes elsewhere are not measured: docs/SECURITY.md). The first measure is
+    taken at :meth:`begin`; a call that never began changed nothing, and is not measured."""
+
+    def __init__(self, files: SharedFiles, user: str, quota: int):
+        self.files, self.user, self.quota = files, user, quota
+        self.before: int | None = None
+
+    def begin(self) -> None:
+        if self.before is None:
+            self.before = self.files.usage(self.user)
+
+    def __call__(self, after, changed) -> None:
+        if self.before is None:
+            return
+        used = self.files.usage(self.user)
+        if used > self.quota and used > self.before:
+            raise LimitExceeded(_over_quota(self.user, used, self.quota))
 
 
 #: Each process's mirror of each remote storage (re-made in a forked child).
@@ -126,29 +159,20 @@ class CallFiles:
             known = self._host_dir = self.storage.local_dir(SHARED_PREFIX)
         return known
 
-    def mount(self, user: str | None = None) -> SharedMount:
-        """The shared files for a call of ``user`` about to run (see :class:`SharedMount`)."""
+    def mount(self, user: str | None = None, touched_later: bool = False) -> SharedMount:
+        """The shared files for a call of ``user`` about to run (see :class:`SharedMount`);
+        ``touched_later``: the caller calls :meth:`SharedMount.touch` before the guest's
+        first file call that may reach them."""
         local = self.host_dir()
         if local is not None:
-            return SharedMount(local, quota_check=self._local_quota(user))
+            if self.quota is None or user is None:
+                return SharedMount(local)
+            quota = _LocalQuota(SharedFiles(self.storage), user, self.quota)
+            if not touched_later:
+                quota.begin()
+            return SharedMount(local, quota_check=quota)
         mirror = self._mirror()
         return SharedMount(mirror.dir, mirror, self._mirror_quota())
-
-    def _local_quota(self, user: str | None):
-        """With local storage a guest writes storage itself: the caller's own files
-        are measured before and after the call, which fails if it grew them past
-        the quota (a guest's writes elsewhere are not measured: docs/SECURITY.md)."""
-        if self.quota is None or user is None:
-            return None
-        files = SharedFiles(self.storage)
-        before = files.usage(user)
-
-        def check(after, changed) -> None:
-            used = files.usage(user)
-            if used > self.quota and used > before:
-                raise LimitExceeded(_over_quota(user, used, self.quota))
-
-        return check
 
     def _mirror_quota(self):
         """With remote storage, the owners of every file the call changed are measured

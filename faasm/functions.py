@@ -164,6 +164,10 @@ class Functions:
     def get_python(self, user: str, function: str) -> bytes:
         return self._get(python_key(user, function), f"Python function {user}/{function}")
 
+    def python_version(self, user: str, function: str) -> str | None:
+        """The stored Python function's version (each upload changes it); None if none is."""
+        return self.storage.version(python_key(user, function))
+
     def _get(self, key: str, what: str) -> bytes:
         try:
             return self.storage.read(key)

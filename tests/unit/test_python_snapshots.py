@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from faasm.calls import Call
-from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
+from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.runtime.python import PythonRuntime
@@ -309,3 +309,54 @@ def test_a_failed_calls_traceback_is_in_its_stderr_once(py):
         py.call()
     assert failed.value.stderr.startswith(b"before\n")
     assert failed.value.stderr.count(b"ValueError: boom") == 1
+
+
+def test_a_call_measures_its_owners_files_for_the_quota_only_once_it_reaches_them(
+        warm, tmp_path, monkeypatch):
+    from faasm.files import SharedFiles
+
+    store = open_storage(str(tmp_path / "store"))
+    runtime = PythonRuntime(Settings().replace(python_cache_path=CACHE, memory_limit=256 * MiB,
+                                               shared_file_quota=100_000), store)
+    measured = []
+    usage = SharedFiles.usage
+    monkeypatch.setattr(SharedFiles, "usage",
+                        lambda self, owner: measured.append(owner) or usage(self, owner))
+    Functions(store).put_python("u", "quiet", b'print("hi")\n')
+    Functions(store).put_python("u", "writes", b'''
+import os
+from pyfaasm.core import get_input
+size = int(get_input())
+os.makedirs("faasm://u", exist_ok=True)
+with open("faasm://u/big", "wb") as f:
+    f.write(b"x" * size)
+''')
+    ids = iter(range(1, 1 << 30))
+
+    def run(function, data=b""):
+        return runtime.execute(Call(id=next(ids), user="u", function=function, python=True,
+                                    input=data))
+
+    assert run("quiet").stdout == b"hi\n" and measured == []
+    run("writes", b"1000")
+    assert measured == ["u", "u"]  # before its first file call there, and after
+    assert (tmp_path / "store/shared/u/big").stat().st_size == 1000
+    with pytest.raises(LimitExceeded, match="FAASM_SHARED_FILE_QUOTA"):
+        run("writes", b"200000")
+    run("writes", b"10")  # over the quota before, and it shrank them: it succeeds
+    measured.clear()
+    assert run("quiet").stdout == b"hi\n" and measured == []
+
+
+def test_a_source_is_read_again_only_when_its_version_changed(py, monkeypatch):
+    reads = []
+    get_python = Functions.get_python
+    monkeypatch.setattr(Functions, "get_python",
+                        lambda self, *name: reads.append(name) or get_python(self, *name))
+    py.upload('print("one")')
+    assert [py.call().stdout for _ in range(3)] == [b"one\n"] * 3
+    assert reads == [("u", "f")]
+    py.upload('print("two")')
+    assert py.call().stdout == b"two\n" and len(reads) == 2
+    with pytest.raises(NotFound):
+        py.call("missing")

@@ -49,8 +49,14 @@ class StdioFiles(_Files):
 
     stdio: dict
     instance: object  # the sandbox's _Instance: its memory, and whether it may be kept
+    #: Called once, before the first call to reach a descriptor of wasmtime's past stdio (a
+    #: grant, or a file opened in one); an exception from it stops the guest.
+    touch: Callable[[], None] | None = None
 
     def __call__(self, caller, name: str, *args: int) -> int:
+        if self.touch is not None and _reaches_wasmtime(name, args):
+            touch, self.touch = self.touch, None
+            touch()
         if name == "fd_write":
             stream = self.stdio.get(args[0] & MASK32)
             if stream is not None and self._entry(args[0]) is None:
@@ -70,6 +76,16 @@ class StdioFiles(_Files):
         see what this one opened in the numbers it gets. No instance is kept after that."""
         self.instance.tainted = True
         super()._hold(number)
+
+
+#: Where a call's second directory descriptor is, for the calls with two.
+_SECOND_FD = {"fd_renumber": 1, "path_rename": 3, "path_link": 4}
+
+
+def _reaches_wasmtime(name: str, args: tuple[int, ...]) -> bool:
+    """Whether a file call names a descriptor of wasmtime's other than stdio."""
+    fds = (args[0], args[_SECOND_FD[name]]) if name in _SECOND_FD else args[:1]
+    return any(2 < (fd & MASK32) < PROVIDER_BASE for fd in fds)
 
 
 def _write_stdio(memory, stream, iovs: int, count: int, nwritten: int) -> int:

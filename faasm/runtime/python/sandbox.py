@@ -240,18 +240,20 @@ class Sandbox:
 
     def turn(self, image: Image, data: bytes, *, host, shared: str, memory: int,
              timeout: float, output: int, cancel: threading.Event,
-             provider=None) -> Completed:
+             provider=None, touch=None) -> Completed:
         """Run ``data`` as one turn of a fresh instance of ``image``; how it ended.
 
         ``provider`` serves the guest's ``/`` (a fresh ScratchFiles by default);
-        ``shared`` is the host folder granted where the layout's shared grant is."""
+        ``shared`` is the host folder granted where the layout's shared grant is;
+        ``touch`` is called before the guest's first file call that reaches a grant
+        (:attr:`~faasm.runtime.python.hostcalls.StdioFiles.touch`)."""
         if provider is None:
             from faasm.runtime.python.scratch import ScratchFiles
             from faasm.runtime.python_lib import library_index
 
             provider = ScratchFiles(self.scratch_quota, library_index())
         return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
-                                output, cancel, provider)[0]
+                                output, cancel, provider, touch)[0]
 
     def capture(self, image: Image, data: bytes, *, host, shared: str, memory: int,
                 timeout: float):
@@ -262,10 +264,11 @@ class Sandbox:
         from faasm.runtime.python_lib import library_index
 
         return self.threads.run(self._turn, image, data, host, shared, memory, timeout,
-                                0, threading.Event(), ScratchFiles(0, library_index()), True)
+                                0, threading.Event(), ScratchFiles(0, library_index()), None,
+                                True)
 
     def _turn(self, image: Image, data: bytes, host, shared: str, memory: int,
-              timeout: float, output: int, cancel: threading.Event, provider,
+              timeout: float, output: int, cancel: threading.Event, provider, touch,
               capture: bool = False):
         not_ready = _platform.PLATFORM.trap_handlers_ready()
         if not_ready is not None:
@@ -287,6 +290,7 @@ class Sandbox:
                             open_files=OPEN_FILES, context=context)
         table.stdio = {1: out, 2: err}
         table.instance = instance
+        table.touch = touch
         ticks = max(1, math.ceil(timeout / TICK_S))
         store.set_epoch_deadline(min(CANCEL_TICKS, ticks))
         stop_at = _call._stop_at(_epoch_ticker.count(), ticks)
