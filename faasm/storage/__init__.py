@@ -17,6 +17,7 @@ artifacts) and :mod:`faasm.files` (shared files).
 
 from __future__ import annotations
 
+import functools
 import io
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -38,6 +39,7 @@ BUCKETS_PREFIX = "s3/"
 MAX_PART_BYTES = 255
 
 
+@functools.lru_cache(maxsize=4096)  # a valid key, checked again: every call reads a few
 def check_key(key: str) -> str:
     """``key`` if it is a relative POSIX path with no empty, ``.`` or ``..`` part,
     no NUL or backslash, and no component over :data:`MAX_PART_BYTES` bytes."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
+import weakref
 from pathlib import Path
 from typing import BinaryIO
 
@@ -29,7 +31,25 @@ class LocalStorage(Storage):
     def __init__(self, root: Path):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
-        self._root = str(self.root)
+        self._held = (-1, -1)  # (process, descriptor of root)
+        self._lock = threading.Lock()
+
+    @property
+    def _root(self) -> int:
+        """A descriptor of ``root``, opened once per process, that every operation walks
+        from (two system calls fewer each than opening the root's path). A forked child
+        opens its own and leaves the inherited number alone: it may be closed or reused
+        there. The root is the operator's: replacing the directory needs a restart."""
+        pid, fd = self._held
+        if pid != os.getpid():
+            with self._lock:
+                pid, fd = self._held
+                if pid != os.getpid():
+                    pid = os.getpid()
+                    fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+                    weakref.finalize(self, _close_in, pid, fd)
+                    self._held = (pid, fd)
+        return fd
 
     @staticmethod
     def _parts(key: str) -> list[str]:
@@ -100,6 +120,11 @@ class LocalStorage(Storage):
         with nofollow.directory(self._root, parts, create=True):
             pass
         return self.root.joinpath(*parts)
+
+
+def _close_in(pid: int, fd: int) -> None:
+    if os.getpid() == pid:
+        os.close(fd)
 
 
 def _version(st: os.stat_result) -> str | None:

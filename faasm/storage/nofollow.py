@@ -53,7 +53,9 @@ def open_dir(base: int | str, parts: list[str], create: bool = False) -> int:
     """As :func:`directory`, but the caller closes the descriptor it returns."""
     if parts and not create and _openat2.works:
         return _beneath(base, parts, _DIR, "a link or not a directory")
-    fd = os.open(base, _DIR & ~os.O_NOFOLLOW) if isinstance(base, str) else os.dup(base)
+    # a descriptor of its own, not a dup: a dup would share the base's offset in a listing
+    fd = os.open(base if isinstance(base, str) else ".", _DIR & ~os.O_NOFOLLOW,
+                 dir_fd=None if isinstance(base, str) else base)
     for part in parts:
         fd = _step(fd, part, create)  # closes the parent's descriptor, whatever happens
     return fd
@@ -76,17 +78,21 @@ class _Openat2:
     def __init__(self) -> None:
         self.works = sys.platform == "linux"
         self._syscall = None
+        self._how: dict[int, ctypes.Structure] = {}  # by flags: the kernel only reads it
 
     def __call__(self, base: int, path: str, flags: int) -> int:
         if self._syscall is None:
-            libc = ctypes.CDLL(None, use_errno=True)
-            self._syscall = libc.syscall
-            self._syscall.restype = ctypes.c_long
-        how = _OpenHow(flags, 0, self.RESOLVE)
-        # syscall(2) is variadic: every argument passed at its full width
-        fd = self._syscall(ctypes.c_long(self.SYSCALL), ctypes.c_long(base),
-                           ctypes.c_char_p(path.encode()), ctypes.byref(how),
-                           ctypes.c_size_t(ctypes.sizeof(how)))
+            syscall = ctypes.CDLL(None, use_errno=True).syscall
+            syscall.restype = ctypes.c_long
+            # syscall(2) is variadic: every argument declared at its full width
+            syscall.argtypes = (ctypes.c_long, ctypes.c_long, ctypes.c_char_p, ctypes.c_void_p,
+                                ctypes.c_size_t)
+            self._syscall = syscall
+        how = self._how.get(flags)
+        if how is None:
+            how = self._how[flags] = _OpenHow(flags, 0, self.RESOLVE)
+        fd = self._syscall(self.SYSCALL, base, path.encode(), ctypes.addressof(how),
+                           ctypes.sizeof(how))
         if fd < 0:
             code = ctypes.get_errno()
             if code in (errno.ENOSYS, errno.EPERM, errno.E2BIG):

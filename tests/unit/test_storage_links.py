@@ -274,3 +274,25 @@ def test_nofollow_walk_lists_links_without_entering(tmp_path):
     os.symlink("/", tmp_path / "d/root")
     found = dict(nofollow.walk_files(str(tmp_path), ["d"]))
     assert set(found) == {"f", "root"}
+
+
+def test_a_forked_child_walks_from_a_root_of_its_own(tmp_path):
+    """The root's descriptor is per process: a child that closed what it inherited (as a
+    pool may) still reads, and never closes the number it inherited."""
+    from faasm.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path)
+    storage.write("a/b", b"1")
+    inherited = storage._root
+    pid = os.fork()
+    if pid == 0:  # the child: report through the exit status only
+        os.close(inherited)
+        reused = os.open(tmp_path, os.O_RDONLY)  # the lowest free number: the inherited one
+        ok = storage.read("a/b") == b"1" and storage._root != inherited
+        del storage
+        import gc
+
+        gc.collect()
+        os._exit(0 if ok and os.fstat(reused) else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert storage.read("a/b") == b"1" and storage._root == inherited
