@@ -17,6 +17,7 @@ import os
 import tempfile
 import threading
 import time
+import timeit
 from pathlib import Path
 
 import wasmtime
@@ -203,7 +204,10 @@ def end_to_end() -> None:
 
 
 def main() -> None:
-    print(f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+    reference = min(timeit.repeat("sum(range(10000))", number=200, repeat=5)) / 200
+    print(f"Machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+          f"reference loop (sum(range(10000)) in the worker's Python) {reference * 1e6:.0f} µs "
+          "(this machine's speed varies by a third from hour to hour: compare the ratios)")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         storage = open_storage(str(tmp / "storage"))
