@@ -128,10 +128,18 @@ def worker_cost(fresh, imaged, functions) -> None:
               f"{medians['image'] / medians['kept']:.2f}x less than a new instance of the "
               f"image, {medians['fresh'] / medians['kept']:.0f}x less than fresh")
     kept.settled()
+    instances = [instance for idle in kept._idle.values() for instance in idle]
+    # exact: the pages of each kept memory the process holds its own copy of (the put-back
+    # copies these after every call); the process's own counts below move with malloc too
+    held = [sum(end - start for start, end in kept.pages.written(
+        instance.address, instance.memory.data_len(instance.store))) for instance in instances]
     private, rss = _private_dirty(), _rss()
-    count = sum(map(len, kept._idle.values()))
+    count = len(instances)
     kept.clear()
-    print(f"  memory held by the {count} kept instances: "
+    print(f"  pages of its memory each kept instance holds its own copy of: "
+          f"{', '.join(f'{size // 4096} ({size / MiB:.2f} MiB)' for size in held)}")
+    print(f"  the process's memory the {count} kept instances held (with their stores, "
+          f"and whatever malloc gave back meanwhile): "
           f"{(private - _private_dirty()) / max(count, 1) / MiB:.2f} MiB private, "
           f"{(rss - _rss()) / max(count, 1) / MiB:.2f} MiB resident each")
 
