@@ -19,7 +19,8 @@ def require_or_skip(reason: str) -> None:
     pytest.skip(reason)
 
 
-#: Redis databases for the platforms test modules start (0 is the session's).
+#: Redis databases for the platforms test modules start (0, or the database
+#: FAASM_TEST_REDIS_URL names, is the session's).
 _DATABASES = itertools.cycle(range(2, 16))
 
 
@@ -32,6 +33,10 @@ def fresh_database(redis_url: str) -> str:
     """
     import redis
 
-    url = f"{redis_url.rsplit('/', 1)[0]}/{next(_DATABASES)}"
+    session = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs.get("db", 0)
+    number = next(_DATABASES)
+    if number == session:  # FAASM_TEST_REDIS_URL may name any database: never that one
+        number = next(_DATABASES)
+    url = f"{redis_url.rsplit('/', 1)[0]}/{number}"
     redis.Redis.from_url(url).flushdb()
     return url
