@@ -130,5 +130,6 @@ def _close_in(pid: int, fd: int) -> None:
 def _version(st: os.stat_result) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return None
-    # A rename gives a new inode, so a re-upload always changes this.
+    # An upload's inode number may be the replaced file's again, but its modification
+    # time is always later (nofollow.write_file), so a re-upload always changes this.
     return f"{st.st_ino}-{st.st_mtime_ns}-{st.st_size}"

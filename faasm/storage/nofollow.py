@@ -201,8 +201,10 @@ def write_file(base: int | str, parts: list[str], data: bytes, temp_prefix: str,
     """
     with directory(base, parts[:-1], create=True) as parent:
         name = parts[-1]
+        replaced = None
         try:
-            if stat.S_ISDIR(os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode):
+            replaced = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            if stat.S_ISDIR(replaced.st_mode):
                 raise IsADirectoryError(errno.EISDIR, f"{name} is a directory")
         except FileNotFoundError:
             pass
@@ -212,9 +214,16 @@ def write_file(base: int | str, parts: list[str], data: bytes, temp_prefix: str,
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
+                st = os.fstat(f.fileno())
+                if replaced is not None and st.st_mtime_ns <= replaced.st_mtime_ns:
+                    # A version is (inode, mtime, size), and the replaced file's inode number
+                    # is often the next temp file's: where the clock is coarse, two uploads
+                    # in one tick would share a version. Each write of a key is later.
+                    later = replaced.st_mtime_ns + 1
+                    os.utime(f.fileno(), ns=(later, later))
+                    st = os.fstat(f.fileno())
                 if sync:
                     os.fsync(f.fileno())
-                st = os.fstat(f.fileno())
             os.replace(tmp, name, src_dir_fd=parent, dst_dir_fd=parent)
         except BaseException:
             try:

@@ -296,3 +296,23 @@ def test_a_forked_child_walks_from_a_root_of_its_own(tmp_path):
         os._exit(0 if ok and os.fstat(reused) else 1)
     assert os.waitpid(pid, 0)[1] == 0
     assert storage.read("a/b") == b"1" and storage._root == inherited
+
+
+def test_each_write_of_a_key_is_a_new_version_even_where_the_clock_is_coarse(tmp_path):
+    """A version is (inode, mtime, size), and an upload's temp file often gets the replaced
+    file's inode number: each write's mtime is later than the one it replaces, so a clock
+    that has not moved (a coarse one, simulated by a replaced file from the future) still
+    gives a new version."""
+    from faasm.storage.local import LocalStorage
+
+    storage = LocalStorage(tmp_path)
+    key, path = "functions/u/f/function.py", tmp_path / "functions/u/f/function.py"
+    storage.write(key, b"print('A')")
+    future = time.time_ns() + 10**10  # every later write's clock reads before this instant
+    os.utime(path, ns=(future, future))
+    versions = [storage.version(key)]
+    for data in (b"print('B')", b"print('C')"):
+        storage.write(key, data)
+        versions.append(storage.version(key))
+    assert len(set(versions)) == 3, versions
+    assert os.stat(path).st_mtime_ns == future + 2
