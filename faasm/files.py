@@ -122,12 +122,18 @@ class _LocalQuota:
 
     def begin(self) -> None:
         if self.before is None:
-            self.before = self.files.usage(self.user)
+            try:
+                self.before = self.files.usage(self.user)
+            except TooLarge:  # unmeasurable (too deep): the call may only end within quota
+                self.before = 0
 
     def __call__(self, after, changed) -> None:
         if self.before is None:
             return
-        used = self.files.usage(self.user)
+        try:
+            used = self.files.usage(self.user)
+        except TooLarge as exc:
+            raise LimitExceeded(exc.reason) from None
         if used > self.quota and used > self.before:
             raise LimitExceeded(_over_quota(self.user, used, self.quota))
 

@@ -9,7 +9,7 @@ import weakref
 from pathlib import Path
 from typing import BinaryIO
 
-from faasm.errors import BadRequest, NotFound
+from faasm.errors import BadRequest, NotFound, TooLarge
 from faasm.storage import Storage, check_key, check_prefix, nofollow
 from faasm.storage.nofollow import LinkRefused
 
@@ -106,7 +106,12 @@ class LocalStorage(Storage):
     def usage(self, prefix: str, recursive: bool = True) -> int:
         parts = check_prefix(prefix)[:-1].split("/")
         if recursive:
-            return sum(st.st_size for _, st in nofollow.walk_files(self._root, parts)
+            def too_deep(rel: str) -> None:
+                raise TooLarge(f"{prefix}{rel}: a directory nested over {nofollow.MAX_DEPTH} "
+                               "levels deep, whose files cannot be measured for the "
+                               "quota (FAASM_SHARED_FILE_QUOTA)")
+
+            return sum(st.st_size for _, st in nofollow.walk_files(self._root, parts, too_deep)
                        if stat.S_ISREG(st.st_mode))
         try:
             with nofollow.directory(self._root, parts) as fd, os.scandir(fd) as entries:

@@ -275,14 +275,15 @@ def _rmtree_at(parent: int, name: str) -> None:
 MAX_DEPTH = 256
 
 
-def walk_files(base: int | str, parts: list[str]) -> Iterator[tuple[str, os.stat_result]]:
+def walk_files(base: int | str, parts: list[str], too_deep=None
+               ) -> Iterator[tuple[str, os.stat_result]]:
     """Every entry that is not a directory below ``base/parts...``: (relative path, lstat).
 
     Symlinks are yielded with their own lstat, never entered, whatever they
     point at: each directory is opened from its parent's descriptor with
     ``O_NOFOLLOW``, so a link swapped in meanwhile is skipped, not followed.
-    Directories deeper than :data:`MAX_DEPTH` are not entered. Callers keep
-    the regular files.
+    Directories deeper than :data:`MAX_DEPTH` are not entered: ``too_deep(relative
+    path)`` is called for each (it may raise). Callers keep the regular files.
     """
     try:
         top = open_dir(base, parts)
@@ -299,7 +300,10 @@ def walk_files(base: int | str, parts: list[str]) -> Iterator[tuple[str, os.stat
             name, st = entries.pop()
             if not stat.S_ISDIR(st.st_mode):
                 yield "/".join(rel + [name]), st
-            elif len(stack) <= MAX_DEPTH:
+            elif len(stack) > MAX_DEPTH:
+                if too_deep is not None:
+                    too_deep("/".join(rel + [name]))
+            else:
                 try:
                     child = os.open(name, _DIR, dir_fd=fd)
                 except OSError:

@@ -377,3 +377,42 @@ def test_the_trap_handler_check_runs_in_full_only_once_a_handler_changed(warm, m
     assert [handlers.not_ready() for _ in range(2)] == ["SIGSEGV"] * 2 and len(full) == 3
     addresses[0], answer[0] = installed, None  # put back
     assert [handlers.not_ready() for _ in range(2)] == [None] * 2 and len(full) == 4
+
+
+def test_files_nested_too_deep_to_measure_fail_the_call_that_leaves_them(warm, tmp_path):
+    """The quota's walk enters at most nofollow.MAX_DEPTH levels: a call that leaves a
+    deeper directory fails (its files cannot be counted), as does an upload meanwhile; a
+    call that removes it ends within quota again."""
+    from faasm.errors import TooLarge
+    from faasm.files import SharedFiles
+    from faasm.storage.nofollow import MAX_DEPTH
+
+    store = open_storage(str(tmp_path / "store"))
+    runtime = PythonRuntime(Settings().replace(python_cache_path=CACHE, memory_limit=256 * MiB,
+                                               shared_file_quota=100_000), store)
+    Functions(store).put_python("u", "deep", b'''
+import os, shutil
+from pyfaasm.core import get_input
+depth, size = map(int, get_input().split())
+top = "faasm://u/d"
+if depth:
+    path = top + "/d" * depth
+    os.makedirs(path, exist_ok=True)
+    with open(path + "/big", "wb") as f:
+        f.write(b"x" * size)
+else:
+    shutil.rmtree(top)
+''')
+    ids = iter(range(1, 1 << 30))
+
+    def run(data):
+        return runtime.execute(Call(id=next(ids), user="u", function="deep", python=True,
+                                    input=data))
+
+    with pytest.raises(LimitExceeded, match="nested over .*FAASM_SHARED_FILE_QUOTA"):
+        run(f"{MAX_DEPTH + 20} 1000000".encode())
+    with pytest.raises(TooLarge, match="nested over"):
+        SharedFiles(store, quota=100_000).put("u/small", b"x")
+    run(b"0 0")  # removes the tree
+    assert SharedFiles(store).usage("u") == 0
+    run(b"5 1000")
