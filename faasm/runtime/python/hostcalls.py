@@ -78,14 +78,13 @@ class StdioFiles(_Files):
         super()._hold(number)
 
 
-#: Where a call's second directory descriptor is, for the calls with two.
-_SECOND_FD = {"fd_renumber": 1, "path_rename": 3, "path_link": 4}
+#: Where a file call's descriptors are, for the calls whose only one is not the first.
+_FDS = {"fd_renumber": (0, 1), "path_rename": (0, 3), "path_link": (0, 4), "path_symlink": (2,)}
 
 
 def _reaches_wasmtime(name: str, args: tuple[int, ...]) -> bool:
     """Whether a file call names a descriptor of wasmtime's other than stdio."""
-    fds = (args[0], args[_SECOND_FD[name]]) if name in _SECOND_FD else args[:1]
-    return any(2 < (fd & MASK32) < PROVIDER_BASE for fd in fds)
+    return any(2 < (args[at] & MASK32) < PROVIDER_BASE for at in _FDS.get(name, (0,)))
 
 
 def _write_stdio(memory, stream, iovs: int, count: int, nwritten: int) -> int:
