@@ -25,9 +25,9 @@ import subprocess
 import sys
 
 import pytest
-import redis
 
 from deploy.processes import ROOT, Platform
+from tests import module_database
 
 SKIPPED = re.compile(r"^(make |faasm (up|bench)\b)")
 
@@ -72,8 +72,7 @@ def clone(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def walk(redis_url, tmp_path_factory, clone):
-    url = redis_url.rsplit("/", 1)[0] + "/4"
-    redis.Redis.from_url(url).flushdb()
+    url = module_database(redis_url, 4)
     plat = Platform(url, tmp_path_factory.mktemp("walk"), concurrency=2).start()
     env = dict(os.environ, FAASM_UPLOAD_PORT=str(plat.upload_port),
                FAASM_INVOKE_PORT=str(plat.invoke_port), FAASM_TOKEN="",

@@ -26,7 +26,7 @@ from deploy.processes import Platform
 from faasm.auth import Tokens
 from faasm.functions import artifact_key, content_hash
 from faasm.runtime.engine import engine_key
-from tests import wat
+from tests import module_database, wat
 
 ADMIN = "admin-token-" + "i" * 32
 ALICE_PY = b"from pyfaasm.core import set_output\ndef faasm_main():\n    set_output(b'alice')\n"
@@ -78,8 +78,7 @@ PLATFORMS = {"auth-off": 10, "auth-on": 11, "fileserver-auth-on": 12}
 
 @pytest.fixture(scope="module", params=list(PLATFORMS))
 def plat(request, redis_url, tmp_path_factory):
-    url = redis_url.rsplit("/", 1)[0] + f"/{PLATFORMS[request.param]}"
-    redis.Redis.from_url(url).flushdb()
+    url = module_database(redis_url, PLATFORMS[request.param])
     env = dict(FAASM_SHARED_FILE_QUOTA=str(1 << 20), FAASM_MAX_PYTHON_BYTES=str(200_000),
                FAASM_PYTHON_PARSE_MEMORY=str(8 << 20))
     auth = request.param.endswith("auth-on")

@@ -205,8 +205,9 @@ def one_process(redis_url, examples, tmp_path_factory):
     """A platform of its own (own Redis DB) with one worker process: every call shares
     its local state tier."""
     from deploy.processes import Platform
+    from tests import module_database
 
-    url = redis_url.rsplit("/", 1)[0] + "/5"
+    url = module_database(redis_url, 5)
     plat = Platform(url, tmp_path_factory.mktemp("one"), concurrency=1).start()
     try:
         assert requests.put(f"{plat.upload_url}/f/st/shared",

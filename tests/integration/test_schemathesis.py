@@ -9,10 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import redis
 
 from deploy.processes import Platform
-from tests import wat
+from tests import module_database, wat
 
 CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
           "response_schema_conformance,response_headers_conformance")
@@ -20,8 +19,7 @@ CHECKS = ("not_a_server_error,status_code_conformance,content_type_conformance,"
 
 @pytest.fixture(scope="module")
 def fuzzed(redis_url, tmp_path_factory):
-    url = redis_url.rsplit("/", 1)[0] + "/15"
-    redis.Redis.from_url(url).flushdb()
+    url = module_database(redis_url, 15)
     plat = Platform(url, tmp_path_factory.mktemp("schemathesis"), concurrency=1,
                     FAASM_WORKER_WAIT="1",
                     # Fuzzed flushes and cancels wait this long for the workers' replies.

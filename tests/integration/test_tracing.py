@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 import time
 
-import redis
 import requests
 
 from deploy.processes import Platform
-from tests import wat
+from tests import module_database, wat
 
 
 def spans(text: str) -> list[dict]:
@@ -24,8 +23,7 @@ def spans(text: str) -> list[dict]:
 
 
 def test_a_call_is_one_trace_from_http_to_worker(redis_url, tmp_path):
-    url = redis_url.rsplit("/", 1)[0] + "/14"
-    redis.Redis.from_url(url).flushdb()
+    url = module_database(redis_url, 14)
     plat = Platform(url, tmp_path, concurrency=1, FAASM_TRACING="on").start()
     try:
         assert requests.put(f"{plat.upload_url}/f/demo/hello", data=wat.HELLO).ok
