@@ -105,12 +105,16 @@ class Door:
             self.stop(CallFailed(f"Function failed: internal error in host operation {op}"))
             return encode({"error": "internal error"})
 
-    def begin(self) -> Reply:
-        """The call, as the guest's runner starts it: the ``start`` operation's reply, or
-        handed over with the turn itself (:func:`inline_turn`). Once per call."""
+    def claim(self) -> None:
+        """The call starts (the ``start`` operation, or the turn that carries it:
+        :func:`inline_turn`). Once per call."""
         if self.started:
             raise HostCallError("the call has already started")
         self.started = True
+
+    def begin(self) -> Reply:
+        """The call, as the guest's runner starts it: the ``start`` operation's reply."""
+        self.claim()
         call = self.ctx.call
         return ({"source_len": len(self.source), "filename": self.filename,
                  "entry": call.entry, "argv": guest_argv(call), "idx": call.idx},
@@ -285,7 +289,7 @@ def inline_turn(door: Door) -> str | None:
     call = door.ctx.call
     if len(call.input) > INLINE_CALL:
         return None
-    door.begin()
+    door.claim()
     return encode_call(call.input, [str(arg) for arg in guest_argv(call)],
                        None if call.entry is None else str(call.entry), call.idx)
 
