@@ -278,16 +278,27 @@ class CallQueue:
         """Stop ``call_ids``: queued ones never start, running ones are killed, and
         each that had not ended fails with "cancelled". Returns how many had not ended."""
         ids = [str(i) for i in call_ids]
+        with _reachable("Result backend"):
+            # Which had ended is read before the revoke: a worker that kills a running
+            # call records it REVOKED itself, often before the loop below reads it.
+            running = [i for i in ids if self._state(i) not in READY_STATES]
         with _reachable("Broker"):
             # SIGKILL: a call deep in wasm code does not run Python signal handlers.
             self.app.control.revoke(ids, terminate=True, signal="SIGKILL")
         stopped = 0
         with _reachable("Result backend"):
-            for task_id in ids:
-                if AsyncResult(task_id, app=self.app).state not in READY_STATES:
+            for task_id in running:
+                state = self._state(task_id)
+                if state not in READY_STATES:
                     self.app.backend.mark_as_failure(task_id, CallFailed(CANCELLED))
+                # REVOKED is the worker's record of the kill, and reads as cancelled; a
+                # call that ended on its own meanwhile (SUCCESS, FAILURE) keeps its end.
+                if state not in READY_STATES or state == "REVOKED":
                     stopped += 1
         return stopped
+
+    def _state(self, call_id: str) -> str:
+        return self.app.backend.get_task_meta(call_id).get("status", "PENDING")
 
     def flush(self) -> int:
         """Ask every live worker to drop its caches; returns how many answered."""
