@@ -41,7 +41,7 @@ import redis
 import requests
 
 from bench import floor, load
-from bench.stats import p, scaled
+from bench.stats import p, scale, scaled
 from deploy.processes import Platform, RedisServer, free_port
 from tests import wat
 
@@ -364,15 +364,17 @@ def _role_order(role: str) -> tuple[int, str]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=4.0,
-                        help="length of each concurrent round, per side")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="length of each concurrent round, per side (default 4, "
+                        "times FAASM_BENCH_SCALE when that is below 1, at least 1)")
     parser.add_argument("--py-spy", type=Path, default=None, metavar="DIR",
                         help="sample every process with py-spy (if on PATH) into DIR")
     parser.add_argument("--bare-floor", action="store_true",
                         help="compare with issue 17's held-out floor instead: gunicorn "
                         "gthread 2 x 8, a solo worker, no task events, no Flower")
     args = parser.parse_args(argv)
-    plat, flo, machine = run(scaled(args.rounds), args.seconds, args.py_spy, args.bare_floor)
+    seconds = args.seconds or max(1.0, 4.0 * min(1.0, scale()))
+    plat, flo, machine = run(scaled(args.rounds), seconds, args.py_spy, args.bare_floor)
     report(plat, flo, machine, args.py_spy)
 
 

@@ -1,4 +1,4 @@
-"""Soak: a steady mix of sync and async calls for 60 s (FAASM_SOAK_SECONDS), loopback only.
+"""Soak: a steady mix of sync and async calls for 30 s (FAASM_SOAK_SECONDS), loopback only.
 
 Every call echoes a unique input, so a lost, duplicated or crossed call shows.
 Memory of the API and worker processes is reported at start and end.
@@ -17,7 +17,7 @@ import requests
 from deploy.processes import Platform
 from tests import fresh_database, wat
 
-SECONDS = float(os.environ.get("FAASM_SOAK_SECONDS", "60"))
+SECONDS = float(os.environ.get("FAASM_SOAK_SECONDS", "30"))
 RATE = 40  # calls per second, half sync, half async
 
 
