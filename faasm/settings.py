@@ -115,7 +115,9 @@ class Settings:
         "REDIS_SENTINEL_MASTER", "master name, when FAASM_REDIS_URL (and the broker/backend "
         "URLs) are Redis Sentinel URLs: `sentinel://h1:26379;sentinel://h2:26379/0`", "")
     key_prefix: str = _env(
-        "KEY_PREFIX", "prefix of every Redis key the platform writes", "faasm")
+        "KEY_PREFIX", "prefix of every Redis key the platform writes (results: "
+        "`<prefix>:<db>:`); it does not separate two platforms on one database "
+        "(docs/SECURITY.md)", "faasm")
     data_dir: Path = _env(
         "DATA_DIR", "local data: shared storage, private Redis, caches",
         lambda: PROJECT_ROOT / "data", Path, shown="<repo>/data")

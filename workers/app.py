@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import urllib.parse
 from datetime import datetime
 
 import celery
@@ -81,6 +82,7 @@ def create_celery(settings: Settings) -> celery.Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=broker_transport_options(settings),
         result_backend_transport_options={"retry_policy": {"timeout": 5.0},
+                                          "global_keyprefix": result_keyprefix(settings),
                                           **_sentinel(settings)},
         # A result finished while Redis restarts is stored once it is back, not lost.
         result_backend_always_retry=True, result_backend_max_retries=60,
@@ -105,6 +107,23 @@ def broker_transport_options(settings: Settings) -> dict:
             # expires; kombu's 300 s would hold given-back calls that long. A sweep
             # takes milliseconds.
             "unacked_mutex_expire": UNACKED_MUTEX_EXPIRE, **_sentinel(settings)}
+
+
+def result_keyprefix(settings: Settings) -> str:
+    """What every result key starts with: the key prefix and the database number.
+
+    A result's key is also the channel its notification is published on, and Redis
+    publishes to every client of the server, whatever database it selected. A waiter
+    trusts the notification it is woken by, and every platform numbers its calls from
+    1: without the database in the name, a sync caller of one platform was answered
+    with the output of another platform's call of the same number on another database
+    of the same server (docs/SECURITY.md, "One Redis server, several platforms").
+    """
+    url = settings.result_backend.split(";")[-1]  # sentinel URLs list several servers
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    path = "" if parts.scheme == "unix" else parts.path.strip("/")
+    return f"{settings.key_prefix}:{path or query.get('db') or '0'}:"
 
 
 def _sentinel(settings: Settings) -> dict:

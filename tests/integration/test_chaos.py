@@ -121,10 +121,14 @@ def diagnose(plat, call_id: int) -> dict:
     in a queue or is recorded as taken, the call-ID keys, and the log lines naming it."""
     import redis as redis_client
 
+    from faasm.settings import Settings
+    from workers.app import result_keyprefix
+
     client = redis_client.Redis.from_url(plat.redis_url)
     tag = f'"id": "{call_id}"'.encode()
     report = {"record": client.hgetall(f"faasm:call:{call_id}"),
-              "result": client.get(f"celery-task-meta-{call_id}"),
+              "result": client.get(f"{result_keyprefix(Settings(redis_url=plat.redis_url))}"
+                                   f"celery-task-meta-{call_id}"),
               "started": client.exists(f"faasm:call:{call_id}:started"),
               "claim": client.get(f"faasm:call:{call_id}:claim"),
               "queues": {q: client.llen(q) for q in ("faasm-sync", "faasm-async")},
