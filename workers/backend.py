@@ -100,6 +100,25 @@ class AwaitedRedisBackend(RedisBackend):
         elif isinstance(answer, Exception):
             raise answer
 
+    def adopt_unprefixed(self) -> int:
+        """Rename results stored before their keys carried the key prefix and database
+        (``celery-task-meta-<id>``, by a platform of before that change) to today's
+        names, keeping their expiry, so calls finished before an upgrade stay pollable.
+        Returns how many were renamed; a result already under today's name is kept."""
+        prefix, legacy = bytes_to_str(self.task_keyprefix), "celery-task-meta-"
+        if prefix == legacy:
+            return 0
+        renamed = 0
+        for key in self.client.scan_iter(match=f"{legacy}*", count=1000):
+            suffix = bytes_to_str(key)[len(legacy):]
+            if not (suffix.isascii() and suffix.isdigit()):  # not a call's result
+                continue
+            try:
+                renamed += bool(self.client.renamenx(key, f"{prefix}{suffix}"))
+            except redis.ResponseError:  # renamed meanwhile by another worker
+                continue
+        return renamed
+
     @staticmethod
     def _execute(pipe, riding: int) -> list:
         """Run ``pipe``; a failed rider write (its first ``riding`` commands) is logged,

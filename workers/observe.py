@@ -65,6 +65,22 @@ announcer = _Announcer()
 @worker_ready.connect
 def _announce(sender=None, **_):
     announcer.start(sender)
+    threading.Thread(target=_adopt_unprefixed_results, args=(sender.app,),
+                     name="faasm-adopt-results", daemon=True).start()
+
+
+def _adopt_unprefixed_results(app) -> None:
+    """Results a platform of before keys carried the database stored stay pollable."""
+    adopt = getattr(app.backend, "adopt_unprefixed", None)
+    if adopt is None:
+        return
+    try:
+        renamed = adopt()
+    except Exception:  # Redis away: they expire unread, as any result past retention
+        logger.warning("could not rename results stored under old keys", exc_info=True)
+        return
+    if renamed:
+        logger.info("renamed %d results stored under old keys (celery-task-meta-*)", renamed)
 
 
 @worker_shutdown.connect

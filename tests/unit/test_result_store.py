@@ -125,3 +125,21 @@ def test_the_transport_keeps_one_client_per_pool(redis_url):
             assert first is second
             assert isinstance(first, redis.Redis) and first.ping()
 
+
+
+def test_results_stored_under_old_keys_are_renamed_and_keep_their_expiry(backend):
+    """Before results carried the key prefix and database, they were stored as
+    ``celery-task-meta-<id>``: after an upgrade those stay pollable."""
+    client = backend.client
+    client.set("celery-task-meta-41", json.dumps({"status": "SUCCESS", "result": "old"}), ex=500)
+    client.set("celery-task-meta-42", json.dumps({"status": "FAILURE", "result": "old"}))
+    backend.store_result("42", "new", "SUCCESS")  # already stored under today's name
+    client.set("celery-task-meta-other-thing", "x")
+    assert backend.adopt_unprefixed() == 1  # 41 only
+    assert backend.get_key_for_task("41") != "celery-task-meta-41"
+    assert _stored(backend, "41")["result"] == "old"
+    assert 0 < client.ttl(backend.get_key_for_task("41")) <= 500
+    assert _stored(backend, "42")["result"] == "new"
+    assert client.exists("celery-task-meta-42")  # never written over today's
+    assert client.get("celery-task-meta-other-thing") == b"x"  # not a call's result
+    assert backend.adopt_unprefixed() == 0
