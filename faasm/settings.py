@@ -191,8 +191,9 @@ class Settings:
         "RESULT_RETENTION", "how long results and call records stay pollable, seconds",
         24 * 3600, _positive(int))
     flush_timeout: float = _env(
-        "FLUSH_TIMEOUT", "how long a flush waits for workers to answer, seconds",
-        1.0, _positive(float))
+        "FLUSH_TIMEOUT", "how long a flush (or a list of hosts) waits for workers to "
+        "answer, seconds; it ends once every worker that announced itself has",
+        3.0, _positive(float))
     conf_flags: frozenset = _env(
         "CONF_FLAGS", "comma-separated platform flags that __faasm_conf_flag reports on",
         frozenset(), shown="''",

@@ -249,7 +249,8 @@ class CallQueue:
     def workers(self) -> list[tuple[str, int, int]]:
         """(name, pool size, calls running) of every live worker."""
         with _reachable("Broker"):
-            inspect = self.app.control.inspect(timeout=self.settings.flush_timeout)
+            inspect = self.app.control.inspect(timeout=self.settings.flush_timeout,
+                                               limit=self._live_workers())
             stats = inspect.stats() or {}
             active = inspect.active() or {}
         return [(name, int((info.get("pool") or {}).get("max-concurrency") or 0),
@@ -323,8 +324,20 @@ class CallQueue:
         """Ask every live worker to drop its caches; returns how many answered."""
         with _reachable("Broker"):
             replies = self.app.control.broadcast(
-                FLUSH_COMMAND, reply=True, timeout=self.settings.flush_timeout)
+                FLUSH_COMMAND, reply=True, timeout=self.settings.flush_timeout,
+                limit=self._live_workers())
         return len(replies or [])
+
+    def _live_workers(self) -> int | None:
+        """How many workers announced themselves lately (faasm.fleet): a broadcast
+        returns once that many have answered, instead of always waiting out
+        FAASM_FLUSH_TIMEOUT (and counting a worker slow to answer as none). None,
+        to wait out the timeout, when the registry cannot be read."""
+        try:
+            return len(self.registry.live()) or None
+        except Exception:  # the broker may still answer; it is reported there
+            log.debug("could not read the worker registry", exc_info=True)
+            return None
 
 
 def await_result(result: AsyncResult, timeout: float) -> bool:

@@ -85,7 +85,10 @@ def test_a_runaway_fan_out_stops_at_the_calls_per_request_bound(plat):
 def test_cancel_stops_a_request_and_everything_it_started(plat):
     r = call(plat, "chain_budget", "fork:30000", **{"async": True})
     root = int(r.text)
-    time.sleep(1.5)
+    deadline = time.monotonic() + 30  # until the root has chained both calls
+    while status(plat, root + 2).get("http") == 404:
+        assert time.monotonic() < deadline, "the root never chained its two calls"
+        time.sleep(0.1)
     started = time.monotonic()
     r = requests.delete(f"{plat.invoke_url}/status/{root}", timeout=10)
     assert r.status_code == 200 and r.json()["root"] == root, r.text

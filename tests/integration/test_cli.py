@@ -261,11 +261,13 @@ def test_timeout_limits_the_call(faasm, uploaded):
 
 
 def test_status_of_a_running_call_and_wait_timeout(faasm, uploaded):
-    call_id = faasm("invoke", "cli", "loop", "--timeout", "2", "--async").stdout.decode().strip()
+    # A limit far beyond the test (a slow machine took the 2 s one before the last status).
+    call_id = faasm("invoke", "cli", "loop", "--timeout", "60", "--async").stdout.decode().strip()
     r = faasm("status", call_id)
     assert (r.returncode, r.stdout) == (0, b"RUNNING")
     r = faasm("status", call_id, "--wait", "--wait-timeout", "0.3")
     assert r.returncode == 1 and b"still RUNNING" in r.stderr
+    assert faasm("cancel", call_id).returncode == 0
 
 
 def test_cancel_stops_a_running_call(faasm, uploaded):

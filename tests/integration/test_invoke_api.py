@@ -59,9 +59,15 @@ def test_call_ids_are_distinct_and_increasing(invoke):
 def test_call_id_is_the_celery_task_id(platform, invoke, redis_url):
     from celery import Celery
 
+    from faasm.settings import Settings
+    from workers.app import result_keyprefix
+
     call_id = int(invoke({"user": "demo", "function": "hello", "async": True}).text)
     wait_for_end(invoke, call_id)
+    # A plain Celery app reads it, told the results' key prefix (docs/SECURITY.md).
     app = Celery(backend=redis_url)
+    app.conf.result_backend_transport_options = {
+        "global_keyprefix": result_keyprefix(Settings(redis_url=redis_url))}
     result = app.AsyncResult(str(call_id))
     assert result.state == "SUCCESS"
     assert base64.b64decode(json.loads(result.result)["output"]) == b"out:"

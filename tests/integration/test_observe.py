@@ -118,10 +118,14 @@ def test_follow_a_function(functions, invoke):
         [sys.executable, "-m", "faasm", *flags, "logs", "obs", "noisy", "--follow",
          "--count", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT)
     try:
-        time.sleep(2)  # it starts from the newest call: the ones below are new
+        # It starts from the newest call, and says so once it knows where that is: the
+        # calls made after that line are new to it.
+        first = follower.stderr.readline()
+        assert first == b"following obs/noisy (Ctrl-C stops)\n", first
         ids = [int(invoke({"user": "obs", "function": "noisy", "async": True}).text)
                for _ in range(2)]
         out, err = follower.communicate(timeout=60)
+        err = first + err
     finally:
         if follower.poll() is None:
             follower.kill()
