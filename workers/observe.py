@@ -13,8 +13,10 @@ import logging
 import os
 import threading
 
+from billiard.einfo import ExceptionWithTraceback
 from celery.exceptions import TimeLimitExceeded
 from celery.signals import task_failure, task_postrun, worker_ready, worker_shutdown
+from celery.worker.request import Request
 
 from faasm.calls import Call
 from faasm.settings import get_settings
@@ -129,11 +131,10 @@ class _Observer:
                            exc_info=get_settings().debug)
 
     def finished(self, call: Call, outcome: str, seconds: float, stdout: bytes = b"",
-                 stderr: bytes = b"", reason: str | None = None, with_result: bool = False,
-                 ) -> None:
-        """Store the call's logs and count it. ``with_result`` (in the task running
-        the call): the writes go with its result, in the round trip that stores it
-        (workers/backend.py), when the result backend is the records' Redis."""
+                 stderr: bytes = b"", reason: str | None = None, riding=None) -> None:
+        """Store the call's logs and count it. ``riding``: the backend that will store
+        the call's result (:func:`riding_backend`), whose round trip that stores it
+        takes the writes too (workers/backend.py); None: written now."""
         try:
             self._ready()
 
@@ -142,9 +143,8 @@ class _Observer:
                               stdout, stderr, reason)
                 self.metrics.add(pipe, call.name, outcome, seconds)
 
-            backend = _riding_backend() if with_result else None
-            if backend is not None:
-                backend.ride(str(call.id), write)
+            if riding is not None:
+                riding.ride(str(call.id), write)
                 return
             pipe = self.client.pipeline(transaction=False)
             write(pipe)
@@ -154,12 +154,13 @@ class _Observer:
                            exc_info=get_settings().debug)
 
 
-def _riding_backend():
-    """This process's result backend if writes can go with its results, else None."""
+def riding_backend(backend=None):
+    """``backend`` (by default the app's, in this thread) if writes can go with its
+    results (it is workers.backend's, on the records' Redis), else None."""
     from workers.app import app
 
     settings = get_settings()
-    backend = app.backend
+    backend = app.backend if backend is None else backend
     if hasattr(backend, "ride") and settings.result_backend == settings.redis_url:
         return backend
     return None
@@ -168,7 +169,7 @@ def _riding_backend():
 @task_postrun.connect
 def _flush_riders(task_id=None, **_):
     """Writes left waiting for a result that was never stored (an ignored task)."""
-    backend = _riding_backend()
+    backend = riding_backend()
     if backend is not None and task_id:
         try:
             backend.flush_riders(task_id)
@@ -183,14 +184,53 @@ observer = _Observer()
 _counted: dict[str, None] = {}  # the last call IDs killed at their limit, oldest first
 
 
+class CallRequest(Request):
+    """A call's request in the worker's main process: a call past its hard time limit
+    has its logs and metrics stored in the round trip that stores its failure, so
+    whoever that failure wakes finds them written. Celery stores that failure when the
+    pool reports the job failed (``on_failure``) or at the limit (``on_timeout``),
+    whichever comes first, and again at the other."""
+
+    def on_timeout(self, soft: bool, timeout: float) -> None:
+        if soft:
+            return super().on_timeout(soft, timeout)
+        self._riding(TimeLimitExceeded(timeout), super().on_timeout, soft, timeout)
+
+    def on_failure(self, exc_info, *args, **kwargs) -> None:
+        exception = getattr(exc_info, "exception", None)
+        if isinstance(exception, ExceptionWithTraceback):  # as the pool reports it
+            exception = exception.exc
+        if not isinstance(exception, TimeLimitExceeded):
+            return super().on_failure(exc_info, *args, **kwargs)
+        self._riding(exception, super().on_failure, exc_info, *args, **kwargs)
+
+    def _riding(self, exception: TimeLimitExceeded, store, *args, **kwargs) -> None:
+        # The backend the failure is stored by (not always the app's, in this thread).
+        backend = riding_backend(self.task.backend)
+        _count_timeout(self.id, self.kwargs, exception, backend)
+        try:
+            store(*args, **kwargs)
+        finally:
+            if backend is not None:  # a failure not stored (a cold shutdown): on their own
+                backend.flush_riders(self.id)
+
+
 @task_failure.connect
 def _killed_at_its_limit(sender=None, task_id=None, exception=None, kwargs=None, **_):
     """A call past its hard time limit is killed with its pool process: the worker's
-    main process counts it (its logs keep the reason only)."""
-    if not isinstance(exception, TimeLimitExceeded) or not kwargs or task_id in _counted:
-        return
+    main process counts it (its logs keep the reason only). Counted by CallRequest
+    already, unless the task was run without it."""
+    if isinstance(exception, TimeLimitExceeded):
+        _count_timeout(task_id, kwargs, exception, None)
+
+
+def _count_timeout(task_id, kwargs, exception: TimeLimitExceeded, backend) -> None:
+    """Count a call killed at its limit, once; its writes ride with its failure when
+    ``backend`` (the one that stores it) can take them."""
     # Celery reports a hard time limit twice (at the limit, and when the pool sees
-    # the process gone): count it once.
+    # the process gone), besides the signal: count it once.
+    if not kwargs or task_id in _counted:
+        return
     _counted[task_id] = None
     while len(_counted) > 1000:
         _counted.pop(next(iter(_counted)))
@@ -201,7 +241,8 @@ def _killed_at_its_limit(sender=None, task_id=None, exception=None, kwargs=None,
     except Exception:  # noqa: BLE001 - a task that is not a call has no call to count
         return
     limit = float(exception.args[0]) if exception.args else 0.0
-    observer.finished(call, "timeout", limit, reason=failure_reason(exception, "FAILURE"))
+    observer.finished(call, "timeout", limit, reason=failure_reason(exception, "FAILURE"),
+                      riding=backend)
 
 
 class ExpectedFailures(logging.Filter):

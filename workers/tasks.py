@@ -19,7 +19,7 @@ from faasm.errors import CallFailed, CallTimedOut
 from faasm.settings import get_settings
 from workers.app import CALL_TASK, FLUSH_COMMAND, PING_TASK, CallQueue, app
 from workers.dispatch import CeleryDispatcher
-from workers.observe import observer
+from workers.observe import observer, riding_backend
 
 #: Bumped by a flush in the worker's main process; pool children (forked
 #: after this is created) compare it before each call and drop their caches.
@@ -62,7 +62,7 @@ def _warm_up(**_):
     runner.get()
 
 
-@app.task(name=CALL_TASK, bind=True, throws=(CallFailed,))
+@app.task(name=CALL_TASK, bind=True, throws=(CallFailed,), Request="workers.observe:CallRequest")
 def call(self, **message) -> str:
     """Run one call; a failed call raises CallFailed, so Celery records FAILURE."""
     parsed = Call.from_message(message)
@@ -87,10 +87,10 @@ def call(self, **message) -> str:
         outcome = "timeout" if isinstance(exc, CallTimedOut) else "failed"
         observer.finished(parsed, outcome, time.monotonic() - started,
                           getattr(exc, "stdout", b""), getattr(exc, "stderr", b""), exc.reason,
-                          with_result=True)
+                          riding=riding_backend(self.backend))
         raise
     observer.finished(parsed, "success", time.monotonic() - started, result.stdout,
-                      result.stderr, with_result=True)
+                      result.stderr, riding=riding_backend(self.backend))
     result.worker = f"{self.request.hostname}/{os.getpid()}"
     return result.to_message()
 
