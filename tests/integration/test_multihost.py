@@ -208,8 +208,8 @@ def test_killing_one_hosts_workers_mid_run_loses_no_call(cluster, capsys):
     ids = [submit(cluster, "sleep") for _ in range(24)] + [
         submit(cluster, "chain_recursive", "2") for _ in range(4)]
     time.sleep(1.0)  # both hosts are busy with the sleeps
-    killed_at = datetime.now(UTC)
     cluster.stop_process(f"host{HOSTS}", 9)  # SIGKILL: the whole worker, pool and all
+    killed_at = datetime.now(UTC)  # after: a call it ended while being killed is its own
     reports = [cluster.wait_for_call(i, seconds=60) for i in ids]
     bad = [(i, r["status"], r["error"]) for i, r in zip(ids, reports, strict=True)
            if r["status"] != "SUCCESS"]
