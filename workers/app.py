@@ -119,11 +119,23 @@ def result_keyprefix(settings: Settings) -> str:
     with the output of another platform's call of the same number on another database
     of the same server (docs/SECURITY.md, "One Redis server, several platforms").
     """
-    url = settings.result_backend.split(";")[-1]  # sentinel URLs list several servers
-    parts = urllib.parse.urlsplit(url)
+    return f"{settings.key_prefix}:{backend_database(settings.result_backend)}:"
+
+
+def backend_database(url: str) -> int:
+    """The database number Celery's Redis backend selects for ``url``, read as it reads
+    it (celery.backends.redis ``_params_from_url``): a Sentinel list's first server; a
+    ``db`` in the query over the path; a socket's in the query only."""
+    parts = urllib.parse.urlsplit(url.split(";")[0])
     query = dict(urllib.parse.parse_qsl(parts.query))
-    path = "" if parts.scheme == "unix" else parts.path.strip("/")
-    return f"{settings.key_prefix}:{path or query.get('db') or '0'}:"
+    if parts.scheme in ("socket", "unix"):  # the path is the socket's
+        db = query.get("db") or query.get("virtual_host") or "0"
+    else:
+        db = query.get("db") or parts.path.strip("/") or "0"
+    try:
+        return int(db)
+    except ValueError:
+        raise ValueError(f"the result backend URL names no database number: {db!r}") from None
 
 
 def _sentinel(settings: Settings) -> dict:
@@ -247,14 +259,18 @@ class CallQueue:
         return found
 
     def workers(self) -> list[tuple[str, int, int]]:
-        """(name, pool size, calls running) of every live worker."""
+        """(name, pool size, calls running) of every live worker: those announced in
+        the registry (faasm.fleet) that answer, asked once, with their pool size as
+        they announced it."""
+        live = self._live_workers()
+        if not live:
+            return []
         with _reachable("Broker"):
-            inspect = self.app.control.inspect(timeout=self.settings.flush_timeout,
-                                               limit=self._live_workers())
-            stats = inspect.stats() or {}
-            active = inspect.active() or {}
-        return [(name, int((info.get("pool") or {}).get("max-concurrency") or 0),
-                 len(active.get(name) or [])) for name, info in sorted(stats.items())]
+            active = self.app.control.inspect(
+                timeout=self.settings.flush_timeout,
+                destination=[entry["name"] for entry in live]).active() or {}
+        return [(entry["name"], int(entry.get("concurrency") or 0),
+                 len(active[entry["name"]] or [])) for entry in live if entry["name"] in active]
 
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
@@ -300,15 +316,15 @@ class CallQueue:
         ids = [str(i) for i in call_ids]
         with _reachable("Result backend"):
             # Which had ended is read before the revoke: a worker that kills a running
-            # call records it REVOKED itself, often before the loop below reads it.
-            running = [i for i in ids if self._state(i) not in READY_STATES]
+            # call records it REVOKED itself, often before the read below.
+            running = [i for i, state in zip(ids, self._states(ids), strict=True)
+                       if state not in READY_STATES]
         with _reachable("Broker"):
             # SIGKILL: a call deep in wasm code does not run Python signal handlers.
             self.app.control.revoke(ids, terminate=True, signal="SIGKILL")
         stopped = 0
         with _reachable("Result backend"):
-            for task_id in running:
-                state = self._state(task_id)
+            for task_id, state in zip(running, self._states(running), strict=True):
                 if state not in READY_STATES:
                     self.app.backend.mark_as_failure(task_id, CallFailed(CANCELLED))
                 # REVOKED is the worker's record of the kill, and reads as cancelled; a
@@ -317,27 +333,32 @@ class CallQueue:
                     stopped += 1
         return stopped
 
-    def _state(self, call_id: str) -> str:
-        return self.app.backend.get_task_meta(call_id).get("status", "PENDING")
+    def _states(self, call_ids: list[str]) -> list[str]:
+        """Each call's stored Celery state (PENDING: none stored), in one read."""
+        backend = self.app.backend
+        raws = backend.mget([backend.get_key_for_task(i) for i in call_ids]) if call_ids else []
+        return [backend.decode_result(raw).get("status", "PENDING") if raw else "PENDING"
+                for raw in raws]
 
     def flush(self) -> int:
-        """Ask every live worker to drop its caches; returns how many answered."""
+        """Ask every live worker to drop its caches; returns how many answered.
+
+        Asked by name, the workers announced in the registry (faasm.fleet): the wait
+        ends once each has answered, not after FAASM_FLUSH_TIMEOUT (which now only
+        bounds a worker slow to answer, or gone since it last announced itself). A
+        worker too new to be announced yet has nothing cached."""
+        live = self._live_workers()
+        if not live:
+            return 0
         with _reachable("Broker"):
             replies = self.app.control.broadcast(
                 FLUSH_COMMAND, reply=True, timeout=self.settings.flush_timeout,
-                limit=self._live_workers())
+                destination=[entry["name"] for entry in live])
         return len(replies or [])
 
-    def _live_workers(self) -> int | None:
-        """How many workers announced themselves lately (faasm.fleet): a broadcast
-        returns once that many have answered, instead of always waiting out
-        FAASM_FLUSH_TIMEOUT (and counting a worker slow to answer as none). None,
-        to wait out the timeout, when the registry cannot be read."""
-        try:
-            return len(self.registry.live()) or None
-        except Exception:  # the broker may still answer; it is reported there
-            log.debug("could not read the worker registry", exc_info=True)
-            return None
+    def _live_workers(self) -> list[dict]:
+        with _reachable("Redis"):
+            return self.registry.live()
 
 
 def await_result(result: AsyncResult, timeout: float) -> bool:

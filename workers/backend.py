@@ -80,8 +80,11 @@ class AwaitedRedisBackend(RedisBackend):
             raise BackendStoreError("value too large for Redis backend", state=state,
                                     task_id=task_id)
         expires = self.failure_expires if state == states.FAILURE else self.expires
-        rider = self._riders.pop(bytes_to_str(task_id), None)
+        # Kept until stored: a store that fails past ensure's retries is tried again by
+        # Celery (result_backend_always_retry), and the writes must go with that one.
+        rider = self._riders.get(bytes_to_str(task_id))
         self.ensure(self._store, (self.get_key_for_task(task_id), value, expires, rider))
+        self._riders.pop(bytes_to_str(task_id), None)
         return result
 
     def _store(self, key: str, value, expires, rider: Rider | None) -> None:
@@ -100,25 +103,6 @@ class AwaitedRedisBackend(RedisBackend):
         elif isinstance(answer, Exception):
             raise answer
 
-    def adopt_unprefixed(self) -> int:
-        """Rename results stored before their keys carried the key prefix and database
-        (``celery-task-meta-<id>``, by a platform of before that change) to today's
-        names, keeping their expiry, so calls finished before an upgrade stay pollable.
-        Returns how many were renamed; a result already under today's name is kept."""
-        prefix, legacy = bytes_to_str(self.task_keyprefix), "celery-task-meta-"
-        if prefix == legacy:
-            return 0
-        renamed = 0
-        for key in self.client.scan_iter(match=f"{legacy}*", count=1000):
-            suffix = bytes_to_str(key)[len(legacy):]
-            if not (suffix.isascii() and suffix.isdigit()):  # not a call's result
-                continue
-            try:
-                renamed += bool(self.client.renamenx(key, f"{prefix}{suffix}"))
-            except redis.ResponseError:  # renamed meanwhile by another worker
-                continue
-        return renamed
-
     @staticmethod
     def _execute(pipe, riding: int) -> list:
         """Run ``pipe``; a failed rider write (its first ``riding`` commands) is logged,
@@ -128,3 +112,31 @@ class AwaitedRedisBackend(RedisBackend):
         if failed:
             log.warning("could not store the logs and metrics of a call: %s", failed[0])
         return answers
+
+
+def adopt_unprefixed(backend) -> int:
+    """Rename results stored before their keys carried the key prefix and database
+    (``celery-task-meta-<id>``, by a platform of before that change) to today's names,
+    keeping their expiry, so calls that ended before an upgrade stay pollable.
+
+    Works on any of Celery's Redis backends (Sentinel's too). Returns how many were
+    renamed; a result already under today's name is kept. Once a pass has finished, a
+    marker key says so and later workers do not scan the database again."""
+    prefix, legacy = bytes_to_str(backend.task_keyprefix), "celery-task-meta-"
+    if prefix == legacy or not prefix.endswith(legacy):
+        return 0
+    client = backend.client
+    done = f"{prefix[:-len(legacy)]}results-adopted"
+    if client.exists(done):
+        return 0
+    renamed = 0
+    for key in client.scan_iter(match=f"{legacy}*", count=1000):
+        suffix = bytes_to_str(key)[len(legacy):]
+        if not (suffix.isascii() and suffix.isdigit()):  # not a call's result
+            continue
+        try:
+            renamed += bool(client.renamenx(key, f"{prefix}{suffix}"))
+        except redis.ResponseError:  # expired, or renamed meanwhile by another worker
+            continue
+    client.set(done, b"1")
+    return renamed

@@ -73,11 +73,12 @@ def _announce(sender=None, **_):
 
 def _adopt_unprefixed_results(app) -> None:
     """Results a platform of before keys carried the database stored stay pollable."""
-    adopt = getattr(app.backend, "adopt_unprefixed", None)
-    if adopt is None:
-        return
+    from workers.backend import adopt_unprefixed
+
+    if not hasattr(app.backend, "task_keyprefix") or not hasattr(app.backend, "client"):
+        return  # not a Redis result backend
     try:
-        renamed = adopt()
+        renamed = adopt_unprefixed(app.backend)
     except Exception:  # Redis away: they expire unread, as any result past retention
         logger.warning("could not rename results stored under old keys", exc_info=True)
         return
@@ -167,9 +168,10 @@ def riding_backend(backend=None):
 
 
 @task_postrun.connect
-def _flush_riders(task_id=None, **_):
-    """Writes left waiting for a result that was never stored (an ignored task)."""
-    backend = riding_backend()
+def _flush_riders(task_id=None, task=None, **_):
+    """Writes left waiting for a result that was never stored (an ignored task), on
+    the backend they wait on: the task's."""
+    backend = riding_backend(getattr(task, "backend", None))
     if backend is not None and task_id:
         try:
             backend.flush_riders(task_id)
@@ -212,7 +214,7 @@ class CallRequest(Request):
             store(*args, **kwargs)
         finally:
             if backend is not None:  # a failure not stored (a cold shutdown): on their own
-                backend.flush_riders(self.id)
+                _flush_riders(task_id=self.id, task=self.task)
 
 
 @task_failure.connect

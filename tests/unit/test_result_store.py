@@ -10,6 +10,7 @@ import redis
 from faasm.settings import Settings
 from tests import fresh_database
 from workers.app import create_celery
+from workers.backend import adopt_unprefixed
 from workers.consumer import EVENT_DELAY, Consumer
 
 
@@ -135,11 +136,31 @@ def test_results_stored_under_old_keys_are_renamed_and_keep_their_expiry(backend
     client.set("celery-task-meta-42", json.dumps({"status": "FAILURE", "result": "old"}))
     backend.store_result("42", "new", "SUCCESS")  # already stored under today's name
     client.set("celery-task-meta-other-thing", "x")
-    assert backend.adopt_unprefixed() == 1  # 41 only
-    assert backend.get_key_for_task("41") != "celery-task-meta-41"
+    assert adopt_unprefixed(backend) == 1  # 41 only
+    assert backend.get_key_for_task("41") != b"celery-task-meta-41"
     assert _stored(backend, "41")["result"] == "old"
     assert 0 < client.ttl(backend.get_key_for_task("41")) <= 500
     assert _stored(backend, "42")["result"] == "new"
     assert client.exists("celery-task-meta-42")  # never written over today's
     assert client.get("celery-task-meta-other-thing") == b"x"  # not a call's result
-    assert backend.adopt_unprefixed() == 0
+    client.set("celery-task-meta-43", json.dumps({"status": "SUCCESS", "result": "late"}))
+    assert adopt_unprefixed(backend) == 0  # one pass per database: a later worker skips it
+    assert client.exists("celery-task-meta-43")
+
+
+@pytest.mark.parametrize("url", [
+    "redis://127.0.0.1:6379/6", "redis://h:1", "redis://h:1/", "redis://h/3?db=5",
+    "redis://h/03", "redis://h/?virtual_host=7", "rediss://:pw@h:1/9?ssl_cert_reqs=none",
+    "sentinel://s1:26379/2;sentinel://s2:26379", "sentinel://a:26379;sentinel://b:26379/4"])
+def test_the_results_prefix_names_the_database_the_backend_selects(url):
+    """The database in result keys (and channels) is the one Celery's backend really
+    selects, however the URL says it: else two platforms on different databases could
+    share a prefix again, and hear each other's results (test_shared_server)."""
+    from workers.app import result_keyprefix
+
+    settings = Settings().replace(result_backend_url=url, redis_sentinel_master=(
+        "m" if url.startswith("sentinel") else ""))
+    backend = create_celery(settings).backend  # connects lazily: nothing is reached
+    db = backend.connparams["db"]
+    assert result_keyprefix(settings) == f"faasm:{int(db)}:"
+    assert backend.get_key_for_task("1") == f"faasm:{int(db)}:celery-task-meta-1".encode()
