@@ -84,9 +84,15 @@ def test_soak(soak_platform):
         time.sleep(0.2)
     assert not pending, f"{len(pending)} async calls never resolved"
 
-    # Each call ran exactly once: the worker log names every successful task once.
-    runs = collections.Counter(re.findall(r"Task faasm\.call\[(\d+)\] succeeded",
-                                          plat.log("worker")))
+    # Each call ran exactly once: the worker log names every successful task once (its
+    # line is written just after the result a poll read: wait for the last ones).
+    deadline = time.monotonic() + 15
+    while True:
+        runs = collections.Counter(re.findall(r"Task faasm\.call\[(\d+)\] succeeded",
+                                              plat.log("worker")))
+        if all(runs[str(cid)] for cid in async_ids) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert not [cid for cid, n in runs.items() if n > 1]
     assert all(runs[str(cid)] == 1 for cid in async_ids)
 

@@ -34,10 +34,15 @@ def test_a_call_is_one_trace_from_http_to_worker(redis_url, tmp_path):
                 break
             time.sleep(0.2)
         assert r.status_code == 200, r.text
-        time.sleep(1)
-        http = [s for s in spans(plat.log("invoke")) if s["name"] == "POST /"]
-        sent = [s for s in spans(plat.log("invoke")) if s["name"].startswith("apply_async/")]
-        ran = [s for s in spans(plat.log("worker")) if s["name"] == "run/faasm.call"]
+        # Spans are written once they end, after the answer: wait for all three kinds.
+        deadline = time.monotonic() + 15
+        while True:
+            http = [s for s in spans(plat.log("invoke")) if s["name"] == "POST /"]
+            sent = [s for s in spans(plat.log("invoke")) if s["name"].startswith("apply_async/")]
+            ran = [s for s in spans(plat.log("worker")) if s["name"] == "run/faasm.call"]
+            if (http and sent and ran) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         assert http and sent and ran, (plat.log("invoke")[-2000:], plat.log("worker")[-2000:])
         trace = http[-1]["context"]["trace_id"]
         assert sent[-1]["context"]["trace_id"] == trace
