@@ -182,18 +182,21 @@ class CallQueue:
         as failed (so it is never RUNNING forever) and raise Unavailable."""
         if sync and not call.parent:
             self.require_worker(SYNC_QUEUE)
+        try:
+            with _reachable("Broker"):
+                return self._send(call, self._options(call, sync))
+        except Unavailable as exc:
+            self._record_failure([call], f"Call could not be queued: {exc.reason}")
+            raise
+
+    def _options(self, call: Call, sync: bool) -> dict:
         limit = min(call.timeout or self.settings.call_timeout, self.settings.max_call_timeout)
         options = {"queue": SYNC_QUEUE if sync else ASYNC_QUEUE,
                    "time_limit": limit + KILL_GRACE[self.settings.timeout_mode]}
         if sync:
             # Expire in the queue rather than run after the caller gave up.
             options["expires"] = self.settings.queue_grace
-        try:
-            with _reachable("Broker"):
-                return self._send(call, options)
-        except Unavailable as exc:
-            self._record_failure([call], f"Call could not be queued: {exc.reason}")
-            raise
+        return options
 
     def _send(self, call: Call, options: dict) -> AsyncResult:
         """``send_task``, with the call's message and its task-sent event (for Flower)
@@ -275,7 +278,24 @@ class CallQueue:
     def wait(self, call: Call, result: AsyncResult, limit: float) -> CallResult:
         """Block until ``call`` ends; its result, or CallFailed with the reason."""
         waited = limit + self.settings.queue_grace + 5
-        if not await_result(result, waited):
+        deadline = time.monotonic() + waited
+        # By the end of the queue grace a worker took the call, or it expired in the
+        # queue, or the broker lost its message: then it is sent again, once.
+        ready = await_result(result, min(self.settings.queue_grace + 1, waited))
+        lost = None  # not known yet (Redis away): asked again each second
+        while not ready and lost is None and time.monotonic() < deadline:
+            lost = self._lost(call)
+            if lost:
+                log.warning("call %s: its message was lost by the broker (a Redis restart "
+                            "as a worker took it); sent again", call.id)
+                try:
+                    with _reachable("Broker"):
+                        self._send(call, self._options(call, sync=True))
+                except Unavailable:
+                    lost = None
+            if lost is None:
+                ready = await_result(result, min(1.0, deadline - time.monotonic()))
+        if not ready and not await_result(result, deadline - time.monotonic()):
             # By now the call either ran past its own limit (its process is killed at
             # limit + 0.5 s), expired in the queue, or its message was lost with a broker
             # crash: record it as failed, so it is never RUNNING forever.
@@ -298,6 +318,35 @@ class CallQueue:
         if outcome is not None:
             return outcome
         return Outcome(status=CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED)
+
+    def _lost(self, call: Call) -> bool | None:
+        """Whether a sync call's message is gone from a Redis broker (None: Redis does
+        not answer, so not known yet): no result, not
+        taken by a worker (kombu records a message taken, and faasm.records marks the
+        call, in one round trip: workers/transport.py), and not in its queue, twice
+        half a second apart (a worker may be between taking and recording it).
+
+        kombu takes a message with BRPOP. If Redis stops in the event-loop turn that
+        served that BRPOP, the pop is kept (it is in the append-only file) but the reply
+        never reaches the worker: the message is nowhere. Only the sender still has it.
+        """
+        if self.app.conf.broker_transport != REDIS_TRANSPORT:
+            return False
+        tag = f'"id": "{call.id}"'.encode()
+        try:
+            for attempt in range(2):
+                if attempt:
+                    time.sleep(0.5)
+                if self._states([str(call.id)])[0] != "PENDING" or self._taken(call.id):
+                    return False
+                with self.app.connection_for_read() as conn:
+                    queued = conn.default_channel.client.lrange(SYNC_QUEUE, 0, -1)
+                if any(tag in message for message in queued):
+                    return False
+        except Exception:  # the broker or Redis away: not known yet
+            log.debug("could not tell whether call %s was lost", call.id, exc_info=True)
+            return None
+        return True
 
     def _taken(self, call_id: int) -> bool:
         """Whether a worker took the call (faasm.records.started_key), or a call awaiting

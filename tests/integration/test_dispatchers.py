@@ -88,3 +88,61 @@ def test_cancel_counts_the_calls_that_had_not_ended_whoever_records_the_kill(red
     for call_id in (queued, running):
         outcome = queue.status(call_id)
         assert not outcome.ok and outcome.reason == CANCELLED, outcome
+
+
+def _stand_in_worker(redis_url):
+    """A CallQueue on a database of its own, with a worker announced (none runs: the
+    test plays it) and a short queue grace."""
+    from workers.app import CallQueue, create_celery
+
+    settings = Settings(redis_url=fresh_database(redis_url)).replace(queue_grace=1.0)
+    app = create_celery(settings)
+    queue = CallQueue(app, settings)
+    queue.registry.announce("stand-in@test", ["faasm-sync"], 1, 1)
+    return app, queue
+
+
+def test_a_sync_calls_message_the_broker_lost_is_sent_again(redis_url):
+    """kombu takes a message with BRPOP; Redis stopping in the turn that served it keeps
+    the pop but never sends the reply, and the message is nowhere (CI saw "Call 74 did
+    not finish within 20 s" under test_redis_restart_under_load). The sender still has
+    it: a sync call neither taken nor queued by the end of the queue grace is sent
+    again, once, and answered."""
+    app, queue = _stand_in_worker(redis_url)
+    client = queue.registry.client
+    call = Call(id=8001, user="contract", function="f", input=b"in")
+    sent = queue.submit(call, sync=True)
+    assert client.lpop("faasm-sync") is not None  # taken, the reply lost: nowhere now
+    resent = threading.Event()
+
+    def worker():  # the message comes back; run it
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not client.lpop("faasm-sync"):
+            time.sleep(0.05)
+        resent.set()
+        app.backend.store_result(str(call.id), CallResult(output=b"ran").to_message(),
+                                 "SUCCESS")
+
+    threading.Thread(target=worker, daemon=True).start()
+    started = time.monotonic()
+    assert queue.wait(call, sent, 5).output == b"ran"
+    assert resent.is_set() and 1.0 < time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("where", ["queued", "taken"])
+def test_a_sync_call_still_queued_or_taken_is_not_sent_again(redis_url, where):
+    from faasm.records import started_key
+
+    app, queue = _stand_in_worker(redis_url)
+    client = queue.registry.client
+    call = Call(id=8002, user="contract", function="f", input=b"in")
+    sent = queue.submit(call, sync=True)
+    if where == "taken":
+        message = client.lpop("faasm-sync")
+        client.set(started_key(queue.settings.key_prefix, call.id), b"1")
+    threading.Timer(3.5, app.backend.store_result,
+                    (str(call.id), CallResult(output=b"ran").to_message(), "SUCCESS")).start()
+    assert queue.wait(call, sent, 5).output == b"ran"
+    assert client.llen("faasm-sync") == (1 if where == "queued" else 0)
+    if where == "taken":
+        assert message is not None
