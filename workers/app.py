@@ -320,11 +320,12 @@ class CallQueue:
         return Outcome(status=CallStatus.RUNNING if self._taken(call_id) else CallStatus.QUEUED)
 
     def _lost(self, call: Call) -> bool | None:
-        """Whether a sync call's message is gone from a Redis broker (None: Redis does
-        not answer, so not known yet): no result, not
+        """Whether a sync call's message is gone from a Redis broker: no result, not
         taken by a worker (kombu records a message taken, and faasm.records marks the
-        call, in one round trip: workers/transport.py), and not in its queue, twice
-        half a second apart (a worker may be between taking and recording it).
+        call, in one round trip: workers/transport.py), and its queue empty, twice half
+        a second apart (a worker may be between taking and recording it). None: not
+        known yet, while Redis does not answer or the queue holds messages (it may be
+        among them; the queue is not read, its messages may be large).
 
         kombu takes a message with BRPOP. If Redis stops in the event-loop turn that
         served that BRPOP, the pop is kept (it is in the append-only file) but the reply
@@ -332,7 +333,6 @@ class CallQueue:
         """
         if self.app.conf.broker_transport != REDIS_TRANSPORT:
             return False
-        tag = f'"id": "{call.id}"'.encode()
         try:
             for attempt in range(2):
                 if attempt:
@@ -340,9 +340,8 @@ class CallQueue:
                 if self._states([str(call.id)])[0] != "PENDING" or self._taken(call.id):
                     return False
                 with self.app.connection_for_read() as conn:
-                    queued = conn.default_channel.client.lrange(SYNC_QUEUE, 0, -1)
-                if any(tag in message for message in queued):
-                    return False
+                    if conn.default_channel.client.llen(SYNC_QUEUE):
+                        return None
         except Exception:  # the broker or Redis away: not known yet
             log.debug("could not tell whether call %s was lost", call.id, exc_info=True)
             return None
