@@ -44,6 +44,8 @@ ASYNC_QUEUE = "faasm-async"
 #: the instance in FAASM_TIMEOUT_MODE=kill, and a backstop in epoch mode.
 KILL_GRACE = {"kill": 0.5, "epoch": 10.0}
 REDIS_TRANSPORT = "workers.transport:Transport"
+#: Result backend URLs that are Redis (Celery's Redis backend, then its Sentinel one).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "sentinel://")
 #: Seconds the Redis broker's lock over giving back unacknowledged calls lives.
 UNACKED_MUTEX_EXPIRE = 15
 
@@ -51,7 +53,7 @@ UNACKED_MUTEX_EXPIRE = 15
 def create_celery(settings: Settings) -> celery.Celery:
     app = celery.Celery("faasm")
     backend_url = settings.result_backend
-    if backend_url.startswith(("redis://", "rediss://", "unix://")):
+    if backend_url.startswith(REDIS_SCHEMES[:3]):
         backend_url = f"workers.backend:AwaitedRedisBackend+{backend_url}"
     app.conf.update(
         broker_url=settings.broker,
@@ -82,8 +84,7 @@ def create_celery(settings: Settings) -> celery.Celery:
         broker_connection_retry_on_startup=True,
         broker_transport_options=broker_transport_options(settings),
         result_backend_transport_options={"retry_policy": {"timeout": 5.0},
-                                          "global_keyprefix": result_keyprefix(settings),
-                                          **_sentinel(settings)},
+                                          **_results_prefix(settings), **_sentinel(settings)},
         # A result finished while Redis restarts is stored once it is back, not lost.
         result_backend_always_retry=True, result_backend_max_retries=60,
         result_backend_max_sleep_between_retries_ms=1000,
@@ -120,6 +121,14 @@ def result_keyprefix(settings: Settings) -> str:
     of the same server (docs/SECURITY.md, "One Redis server, several platforms").
     """
     return f"{settings.key_prefix}:{backend_database(settings.result_backend)}:"
+
+
+def _results_prefix(settings: Settings) -> dict:
+    """Celery's option for :func:`result_keyprefix`, on a Redis result backend (another
+    kind of backend has neither its keys nor its channels)."""
+    if settings.result_backend.startswith(REDIS_SCHEMES):
+        return {"global_keyprefix": result_keyprefix(settings)}
+    return {}
 
 
 def backend_database(url: str) -> int:

@@ -126,7 +126,8 @@ def test_a_sync_calls_message_the_broker_lost_is_sent_again(redis_url):
     threading.Thread(target=worker, daemon=True).start()
     started = time.monotonic()
     assert queue.wait(call, sent, 5).output == b"ran"
-    assert resent.is_set() and 1.0 < time.monotonic() - started < 5
+    # Sent again at the end of the 1 s grace, well before the 11 s the caller waits.
+    assert resent.is_set() and 1.0 < time.monotonic() - started < 9
 
 
 @pytest.mark.parametrize("where", ["queued", "taken"])

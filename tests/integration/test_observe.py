@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -120,7 +121,10 @@ def test_follow_a_function(functions, invoke):
     try:
         # It starts from the newest call, and says so once it knows where that is: the
         # calls made after that line are new to it.
+        guard = threading.Timer(60, follower.kill)  # a follower that never says: no hang
+        guard.start()
         first = follower.stderr.readline()
+        guard.cancel()
         assert first == b"following obs/noisy (Ctrl-C stops)\n", first
         ids = [int(invoke({"user": "obs", "function": "noisy", "async": True}).text)
                for _ in range(2)]
